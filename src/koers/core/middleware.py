@@ -1,0 +1,31 @@
+from django.conf import settings
+from django.utils import translation
+from django.utils.cache import patch_vary_headers
+
+
+def language_for(request) -> str:
+    """The user's chosen language, else the one picked on the login page, else the site's."""
+    languages = dict(settings.LANGUAGES)
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated and user.language in languages:
+        return user.language
+    chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+    return chosen if chosen in languages else settings.LANGUAGE_CODE
+
+
+class UserLanguageMiddleware:
+    """Activate the language of the user, not the browser's: a Dutch team's browsers are
+    often set to English, and the installation's language should win unless the user
+    chose otherwise."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        language = language_for(request)
+        translation.activate(language)
+        request.LANGUAGE_CODE = language
+        response = self.get_response(request)
+        patch_vary_headers(response, ("Cookie",))
+        response.headers.setdefault("Content-Language", language)
+        return response

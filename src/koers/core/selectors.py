@@ -1,0 +1,120 @@
+"""Reads of core: who sees which records, the audit trail, saved views."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models import Q
+
+from koers.core.models import AuditEntry, RoleVisibility, SavedView, Team, User
+
+
+def visibility_scope(*, user: User) -> str:
+    """Return the visibility scope of the user's role; a role without a rule sees only its own."""
+    if not hasattr(user, "_visibility_scope"):
+        user._visibility_scope = (
+            RoleVisibility.objects.filter(role=user.role).values_list("scope", flat=True).first()
+            or RoleVisibility.Scope.OWN
+        )
+    return user._visibility_scope
+
+
+def visible_q(*, user: User, owner_field: str = "owner") -> Q:
+    """Return the filter for the records the user may see, by the owner of each record.
+
+    A record without an owner is visible only to roles that see all records.
+    """
+    scope = visibility_scope(user=user)
+    if scope == RoleVisibility.Scope.ALL:
+        return Q()
+    if scope == RoleVisibility.Scope.TEAM and user.team_id:
+        teammates = User.objects.filter(team_id=user.team_id).values("id")
+        return Q(**{f"{owner_field}__in": teammates})
+    return Q(**{owner_field: user.pk})
+
+
+def user_list_active() -> models.QuerySet[User]:
+    return User.objects.filter(is_active=True).select_related("team")
+
+
+def user_list() -> models.QuerySet[User]:
+    return User.objects.select_related("team").order_by("-is_active", "first_name", "last_name")
+
+
+def team_list() -> models.QuerySet[Team]:
+    return Team.objects.annotate(member_count=models.Count("members"))
+
+
+def role_visibility_list() -> list[tuple[str, str, str]]:
+    """Return (role, role label, scope) for every role, in the order of User.Role."""
+    scopes = dict(RoleVisibility.objects.values_list("role", "scope"))
+    return [
+        (role, label, scopes.get(role, RoleVisibility.Scope.OWN))
+        for role, label in User.Role.choices
+    ]
+
+
+@dataclass(frozen=True)
+class AuditChange:
+    field: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    at: datetime
+    actor: str
+    action: str
+    action_label: str
+    changes: list[AuditChange]
+
+
+def _display(field: models.Field | None, value) -> str:
+    if value is None or value == "":
+        return "—"
+    if field is not None and field.flatchoices:
+        return str(dict(field.flatchoices).get(value, value))
+    if isinstance(value, bool):
+        return "✓" if value else "✗"
+    return str(value)
+
+
+def audit_trail_for(*, instance: models.Model, limit: int = 100) -> list[AuditRow]:
+    """Return the latest audit entries of one record with readable field names and values."""
+    entries = (
+        AuditEntry.objects.filter(
+            content_type=ContentType.objects.get_for_model(instance), object_id=instance.pk
+        )
+        .select_related("actor")
+        .order_by("-at", "-id")[:limit]
+    )
+    fields = {field.name: field for field in instance._meta.get_fields() if field.concrete}
+    rows = []
+    for entry in entries:
+        changes = []
+        for name, (old, new) in entry.changes.items():
+            field = fields.get(name)
+            label = str(field.verbose_name) if field is not None else name
+            changes.append(AuditChange(label, _display(field, old), _display(field, new)))
+        rows.append(
+            AuditRow(
+                at=entry.at,
+                actor=str(entry.actor) if entry.actor else "",
+                action=entry.action,
+                action_label=entry.get_action_display(),
+                changes=changes,
+            )
+        )
+    return rows
+
+
+def saved_view_list_for_user(*, user: User, list_name: str) -> models.QuerySet[SavedView]:
+    """Return the user's own saved views of a list and those others shared."""
+    return (
+        SavedView.objects.filter(list_name=list_name)
+        .filter(Q(owner=user) | Q(is_shared=True))
+        .select_related("owner")
+        .order_by("name", "id")
+    )

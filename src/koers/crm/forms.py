@@ -1,0 +1,134 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from koers.core.forms import StyledForm, StyledFormMixin
+from koers.core.models import User
+from koers.core.paging import PAGE_SIZES
+from koers.core.selectors import user_list_active
+from koers.crm import sbi
+from koers.crm.models import Company, Contact, LifecycleStage
+from koers.crm.selectors import COMPANY_SORTS, CONTACT_SORTS, company_visible_to
+from koers.crm.services import COMPANY_FIELDS, CONTACT_FIELDS
+from koers.crm.widgets import CompanyPicker
+
+
+class RecordForm(StyledFormMixin, forms.ModelForm):
+    """Parses what a person typed; the service normalises, validates and writes the record."""
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = user_list_active()
+        company_field = "parent" if "parent" in self.fields else "company"
+        self.fields[company_field].queryset = company_visible_to(user=user)
+        self.fields[company_field].widget = CompanyPicker()
+        self.fields[company_field].widget.attrs["class"] = "form-control"
+
+    def _post_clean(self):
+        # Model validation belongs to the service, after normalisation: "020-123 4567" is
+        # too long for the phone column until it becomes "+31201234567".
+        pass
+
+
+class CompanyForm(RecordForm):
+    # Wider than the columns: the service shortens what people type to the stored form.
+    phone = forms.CharField(label=_("phone"), max_length=40, required=False)
+    kvk_number = forms.CharField(
+        label=_("KvK number"),
+        max_length=20,
+        required=False,
+        help_text=Company.kvk_number.field.help_text,
+    )
+    establishment_number = forms.CharField(
+        label=_("establishment number"),
+        max_length=20,
+        required=False,
+        help_text=Company.establishment_number.field.help_text,
+    )
+    vat_number = forms.CharField(
+        label=_("VAT number"),
+        max_length=30,
+        required=False,
+        help_text=Company.vat_number.field.help_text,
+    )
+
+    class Meta:
+        model = Company
+        fields = COMPANY_FIELDS
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+
+
+class ContactForm(RecordForm):
+    phone = forms.CharField(label=_("phone"), max_length=40, required=False)
+    mobile = forms.CharField(label=_("mobile"), max_length=40, required=False)
+
+    class Meta:
+        model = Contact
+        fields = CONTACT_FIELDS
+
+
+def _owner_choices(users) -> list[tuple[str, str]]:
+    return [
+        ("", _("Any owner")),
+        ("me", _("Me")),
+        ("none", _("No owner")),
+        *[(str(user.pk), str(user)) for user in users],
+    ]
+
+
+class ListFilterForm(StyledForm):
+    """The filters of a list page; a value that does not fit is ignored, not an error."""
+
+    q = forms.CharField(label=_("Search"), required=False, max_length=200)
+    owner = forms.ChoiceField(label=_("owner"), required=False)
+    lifecycle_stage = forms.ChoiceField(
+        label=_("lifecycle stage"),
+        required=False,
+        choices=[("", _("Any stage")), *LifecycleStage.choices],
+    )
+    city = forms.CharField(label=_("city"), required=False, max_length=100)
+    per_page = forms.TypedChoiceField(
+        required=False, coerce=int, choices=[(size, size) for size in PAGE_SIZES]
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].choices = _owner_choices(user_list_active())
+        self.fields["q"].widget.attrs["placeholder"] = _("Name, email, KvK number…")
+        self.fields["city"].widget.attrs["placeholder"] = _("City")
+
+    def filters(self) -> dict:
+        """Return the valid, non-empty filters for the selector."""
+        self.is_valid()
+        cleaned = getattr(self, "cleaned_data", {})
+        return {
+            name: value
+            for name, value in cleaned.items()
+            if value not in ("", None) and name not in ("per_page",)
+        }
+
+
+class CompanyFilterForm(ListFilterForm):
+    industry = forms.ChoiceField(
+        label=_("industry (SBI)"), required=False, choices=[("", _("Any industry")), *sbi.SECTIONS]
+    )
+    legal_form = forms.ChoiceField(
+        label=_("legal form"),
+        required=False,
+        choices=[("", _("Any legal form")), *Company.LegalForm.choices],
+    )
+    sort = forms.ChoiceField(required=False, choices=[(key, key) for key in COMPANY_SORTS])
+
+
+class ContactFilterForm(ListFilterForm):
+    dmu_role = forms.ChoiceField(
+        label=_("DMU role"),
+        required=False,
+        choices=[("", _("Any DMU role")), *Contact.DMURole.choices],
+    )
+    function = forms.ChoiceField(
+        label=_("function"),
+        required=False,
+        choices=[("", _("Any function")), *Contact.Function.choices],
+    )
+    company_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    sort = forms.ChoiceField(required=False, choices=[(key, key) for key in CONTACT_SORTS])

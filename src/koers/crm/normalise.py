@@ -1,0 +1,128 @@
+"""Normalise and validate the identifiers a CRM record carries.
+
+Each function takes what a person or a file gave, returns the one form Koers stores,
+and raises ValidationError with a message in the user's language when the value is
+not valid. An empty value stays empty. Nothing here calls the network.
+"""
+
+import re
+
+import phonenumbers
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from email_validator import EmailNotValidError, validate_email
+from stdnum import eu
+from stdnum import exceptions as stdnum_exceptions
+from stdnum.nl import btw
+from stdnum.nl import postcode as nl_postcode
+
+DEFAULT_PHONE_REGION = "NL"
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$")
+
+
+def _digits(value: str) -> str:
+    return re.sub(r"[\s.\-]", "", value)
+
+
+def normalise_email(value: str) -> str:
+    value = value.strip()
+    if not value:
+        return ""
+    try:
+        result = validate_email(value, check_deliverability=False)
+    except EmailNotValidError:
+        raise ValidationError(
+            _("Enter a valid email address, such as name@company.nl."), code="invalid_email"
+        ) from None
+    return result.normalized.lower()
+
+
+def normalise_phone(value: str, *, region: str = DEFAULT_PHONE_REGION) -> str:
+    """Return the number in E.164 (+31201234567); numbers without a country code are Dutch."""
+    value = value.strip()
+    if not value:
+        return ""
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise ValidationError(
+            _("Enter a valid phone number, such as 020 123 4567 or +32 2 123 45 67."),
+            code="invalid_phone",
+        )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalise_kvk_number(value: str) -> str:
+    """Return the 8-digit KvK number as text, so leading zeros survive."""
+    value = _digits(value.strip())
+    if not value:
+        return ""
+    if not re.fullmatch(r"\d{8}", value):
+        raise ValidationError(_("A KvK number has exactly 8 digits."), code="invalid_kvk")
+    return value
+
+
+def normalise_establishment_number(value: str) -> str:
+    value = _digits(value.strip())
+    if not value:
+        return ""
+    if not re.fullmatch(r"\d{12}", value):
+        raise ValidationError(
+            _("An establishment number (vestigingsnummer) has exactly 12 digits."),
+            code="invalid_establishment_number",
+        )
+    return value
+
+
+def normalise_vat_number(value: str) -> str:
+    """Return a Dutch btw number as NL…B.. and other EU VAT numbers with their country prefix.
+
+    A number without a country prefix is read as Dutch.
+    """
+    value = eu.vat.compact(value.strip())
+    if not value:
+        return ""
+    try:
+        if value[:2].isalpha() and not value.startswith("NL"):
+            return eu.vat.validate(value)
+        return "NL" + btw.validate(value)
+    except stdnum_exceptions.ValidationError:
+        raise ValidationError(
+            _("Enter a valid VAT number, such as NL123456789B01."), code="invalid_vat"
+        ) from None
+
+
+def normalise_postcode(value: str, *, country: str) -> str:
+    value = " ".join(value.split()).upper()
+    if not value:
+        return ""
+    if country == "NL":
+        try:
+            return nl_postcode.validate(value)
+        except stdnum_exceptions.ValidationError:
+            raise ValidationError(
+                _("Enter a Dutch postcode: four digits and two letters, such as 1012 AB."),
+                code="invalid_postcode",
+            ) from None
+    return value
+
+
+def normalise_domain(value: str) -> str:
+    """Return the bare host name of a website: 'https://www.Example.nl/contact' → 'example.nl'."""
+    value = value.strip().lower()
+    if not value:
+        return ""
+    value = re.sub(r"^[a-z][a-z0-9+.-]*://", "", value)
+    value = value.split("/", 1)[0].split("?", 1)[0].split(":", 1)[0].rstrip(".")
+    value = value.removeprefix("www.")
+    try:
+        value = value.encode("idna").decode("ascii")
+    except UnicodeError:
+        value = ""
+    if not _DOMAIN.match(value):
+        raise ValidationError(
+            _("Enter a website domain, such as example.nl."), code="invalid_domain"
+        )
+    return value

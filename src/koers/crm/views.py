@@ -1,0 +1,251 @@
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from koers.core.paging import PAGE_SIZES, paginate
+from koers.core.selectors import audit_trail_for, saved_view_list_for_user
+from koers.core.services import check_can_edit_records
+from koers.crm import selectors, services
+from koers.crm.forms import CompanyFilterForm, CompanyForm, ContactFilterForm, ContactForm
+
+COMPANY_LIST = "crm.companies"
+CONTACT_LIST = "crm.contacts"
+
+
+def _is_list_refresh(request: HttpRequest) -> bool:
+    # htmx asks for the table only; a boosted or full request gets the whole page.
+    return (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-Target") == "record-list"
+    )
+
+
+def _record_list(request, *, form, rows, list_name: str, template: str, partial: str, extra=None):
+    page = paginate(rows, page=request.GET.get("page"), per_page=request.GET.get("per_page"))
+    context = {
+        "form": form,
+        "page": page,
+        "page_sizes": PAGE_SIZES,
+        "list_name": list_name,
+        "is_filtered": bool(set(form.filters()) - {"sort"}),
+        **(extra or {}),
+    }
+    if _is_list_refresh(request):
+        return render(request, partial, context)
+    context["saved_views"] = saved_view_list_for_user(user=request.user, list_name=list_name)
+    return render(request, template, context)
+
+
+def start_section_context(user) -> dict:
+    """The start page's part about companies and contacts, with a chart that links to lists."""
+    summary = selectors.start_summary_for_user(user=user)
+    shown = [row for row in summary["contacts_by_stage"] if row[2]]
+    list_url = reverse("crm:contact-list")
+    summary["chart"] = {
+        "labels": [str(label) for _stage, label, _count in shown],
+        "values": [count for _stage, _label, count in shown],
+        "links": [
+            f"{list_url}?owner=me&lifecycle_stage={stage}" for stage, _label, _count in shown
+        ],
+    }
+    return summary
+
+
+def company_list(request: HttpRequest) -> HttpResponse:
+    form = CompanyFilterForm(request.GET)
+    companies = selectors.company_list_for_user(user=request.user, **form.filters())
+    return _record_list(
+        request,
+        form=form,
+        rows=companies,
+        list_name=COMPANY_LIST,
+        template="crm/company_list.html",
+        partial="crm/partials/company_table.html",
+    )
+
+
+def company_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    company = selectors.company_get_for_user(user=request.user, pk=pk)
+    contacts = selectors.company_contacts_for_user(user=request.user, company=company)
+    return render(
+        request,
+        "crm/company_detail.html",
+        {
+            "company": company,
+            "contacts": contacts[:50],
+            "contact_count": contacts.count(),
+            "subsidiaries": selectors.company_subsidiaries_for_user(
+                user=request.user, company=company
+            ),
+            "history": audit_trail_for(instance=company),
+        },
+    )
+
+
+def _record_form(request, *, form_class, instance, save, template: str, context: dict):
+    """Show a record form; on a valid post, call `save` (a service) and go to the record."""
+    check_can_edit_records(request.user)
+    form = form_class(
+        request.POST or None,
+        instance=instance,
+        user=request.user,
+        initial=context.pop("initial", None),
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            record = save(form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("%(record)s has been saved.") % {"record": record})
+            return redirect(record.get_absolute_url())
+    return render(request, template, {"form": form, **context})
+
+
+def company_create(request: HttpRequest) -> HttpResponse:
+    return _record_form(
+        request,
+        form_class=CompanyForm,
+        instance=None,
+        save=lambda data: services.company_create(actor=request.user, **data),
+        template="crm/company_form.html",
+        context={"initial": {"owner": request.user, "country": "NL"}},
+    )
+
+
+def company_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    company = selectors.company_get_for_user(user=request.user, pk=pk)
+    return _record_form(
+        request,
+        form_class=CompanyForm,
+        instance=company,
+        save=lambda data: services.company_update(actor=request.user, company=company, **data),
+        template="crm/company_form.html",
+        context={"company": company},
+    )
+
+
+@require_POST
+def company_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    company = selectors.company_get_for_user(user=request.user, pk=pk)
+    services.record_delete(actor=request.user, record=company)
+    messages.success(request, _("%(record)s has been moved to the trash.") % {"record": company})
+    return redirect("crm:company-list")
+
+
+@require_POST
+def company_restore(request: HttpRequest, pk: int) -> HttpResponse:
+    company = selectors.company_get_for_user(user=request.user, pk=pk, trash=True)
+    services.record_restore(actor=request.user, record=company)
+    messages.success(request, _("%(record)s has been restored.") % {"record": company})
+    return redirect(company.get_absolute_url())
+
+
+def company_pick(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "")[:200]
+    return render(
+        request,
+        "crm/partials/company_pick.html",
+        {"companies": selectors.company_pick_for_user(user=request.user, q=query), "query": query},
+    )
+
+
+def contact_list(request: HttpRequest) -> HttpResponse:
+    form = ContactFilterForm(request.GET)
+    filters = form.filters()
+    contacts = selectors.contact_list_for_user(user=request.user, **filters)
+    company = None
+    if "company_id" in filters:
+        company = (
+            selectors.company_visible_to(user=request.user).filter(pk=filters["company_id"]).first()
+        )
+    return _record_list(
+        request,
+        form=form,
+        rows=contacts,
+        list_name=CONTACT_LIST,
+        template="crm/contact_list.html",
+        partial="crm/partials/contact_table.html",
+        extra={"company": company},
+    )
+
+
+def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = selectors.contact_get_for_user(user=request.user, pk=pk)
+    return render(
+        request,
+        "crm/contact_detail.html",
+        {"contact": contact, "history": audit_trail_for(instance=contact)},
+    )
+
+
+def contact_create(request: HttpRequest) -> HttpResponse:
+    initial = {"owner": request.user}
+    company_id = request.GET.get("company", "")
+    if company_id.isdigit():
+        company = selectors.company_visible_to(user=request.user).filter(pk=company_id).first()
+        if company is not None:
+            initial["company"] = company.pk
+            initial["lifecycle_stage"] = company.lifecycle_stage
+    return _record_form(
+        request,
+        form_class=ContactForm,
+        instance=None,
+        save=lambda data: services.contact_create(actor=request.user, **data),
+        template="crm/contact_form.html",
+        context={"initial": initial},
+    )
+
+
+def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = selectors.contact_get_for_user(user=request.user, pk=pk)
+    return _record_form(
+        request,
+        form_class=ContactForm,
+        instance=contact,
+        save=lambda data: services.contact_update(actor=request.user, contact=contact, **data),
+        template="crm/contact_form.html",
+        context={"contact": contact},
+    )
+
+
+@require_POST
+def contact_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = selectors.contact_get_for_user(user=request.user, pk=pk)
+    services.record_delete(actor=request.user, record=contact)
+    messages.success(request, _("%(record)s has been moved to the trash.") % {"record": contact})
+    return redirect("crm:contact-list")
+
+
+@require_POST
+def contact_restore(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = selectors.contact_get_for_user(user=request.user, pk=pk, trash=True)
+    services.record_restore(actor=request.user, record=contact)
+    messages.success(request, _("%(record)s has been restored.") % {"record": contact})
+    return redirect(contact.get_absolute_url())
+
+
+def trash(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "crm/trash.html",
+        {**selectors.trash_for_user(user=request.user), "trash_days": settings.KOERS_TRASH_DAYS},
+    )
+
+
+def search(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()[:200]
+    companies = contacts = []
+    if query:
+        companies = selectors.company_list_for_user(user=request.user, q=query)[:10]
+        contacts = selectors.contact_list_for_user(user=request.user, q=query)[:10]
+    return render(
+        request,
+        "crm/search.html",
+        {"search_query": query, "companies": companies, "contacts": contacts},
+    )

@@ -1,0 +1,8 @@
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("koers.core.urls")),
+    path("", include("koers.crm.urls")),
+    path("admin/", admin.site.urls),
+]
