@@ -23,9 +23,10 @@ class UserLanguageMiddleware:
 
     def __call__(self, request):
         language = language_for(request)
-        translation.activate(language)
         request.LANGUAGE_CODE = language
-        response = self.get_response(request)
+        # override() puts back the previous language: nothing leaks into the next request.
+        with translation.override(language):
+            response = self.get_response(request)
         patch_vary_headers(response, ("Cookie",))
         response.headers.setdefault("Content-Language", language)
         return response

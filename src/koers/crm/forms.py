@@ -60,6 +60,9 @@ class CompanyForm(RecordForm):
 class ContactForm(RecordForm):
     phone = forms.CharField(label=_("phone"), max_length=40, required=False)
     mobile = forms.CharField(label=_("mobile"), max_length=40, required=False)
+    linkedin_url = forms.URLField(
+        label=_("LinkedIn profile"), max_length=300, required=False, assume_scheme="https"
+    )
 
     class Meta:
         model = Contact

@@ -11,8 +11,8 @@ import phonenumbers
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from email_validator import EmailNotValidError, validate_email
-from stdnum import eu
 from stdnum import exceptions as stdnum_exceptions
+from stdnum.eu import vat as eu_vat
 from stdnum.nl import btw
 from stdnum.nl import postcode as nl_postcode
 
@@ -81,12 +81,12 @@ def normalise_vat_number(value: str) -> str:
 
     A number without a country prefix is read as Dutch.
     """
-    value = eu.vat.compact(value.strip())
+    value = re.sub(r"[\s.\-/]", "", value).upper()
     if not value:
         return ""
     try:
         if value[:2].isalpha() and not value.startswith("NL"):
-            return eu.vat.validate(value)
+            return eu_vat.validate(value)
         return "NL" + btw.validate(value)
     except stdnum_exceptions.ValidationError:
         raise ValidationError(

@@ -1,0 +1,58 @@
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from koers.core.models import User
+
+
+def test_passwords_are_hashed_with_argon2(sales_a):
+    assert User.objects.get(pk=sales_a.pk).password.startswith("argon2$")
+
+
+def test_login_with_the_right_password_opens_the_start_page(sales_a, demo_password):
+    client = Client()
+    response = client.post(
+        reverse("core:login"), {"username": "daan", "password": demo_password}, follow=True
+    )
+    assert response.redirect_chain[-1][0] == reverse("core:start")
+    assert response.context["user"] == sales_a
+
+
+def test_five_failed_logins_lock_the_username_out_even_with_the_right_password(
+    sales_a, demo_password
+):
+    client = Client()
+    for _ in range(5):
+        response = client.post(reverse("core:login"), {"username": "daan", "password": "wrong"})
+    response = client.post(reverse("core:login"), {"username": "daan", "password": demo_password})
+
+    assert response.status_code == 429
+    assert "core/locked_out.html" in [template.name for template in response.templates]
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_successful_login_resets_the_failure_count(sales_a, demo_password):
+    client = Client()
+    for _ in range(4):
+        client.post(reverse("core:login"), {"username": "daan", "password": "wrong"})
+    client.post(reverse("core:login"), {"username": "daan", "password": demo_password})
+    client.post(reverse("core:logout"))
+    for _ in range(4):
+        client.post(reverse("core:login"), {"username": "daan", "password": "wrong"})
+    response = client.post(reverse("core:login"), {"username": "daan", "password": demo_password})
+
+    assert response.status_code == 302
+
+
+@pytest.mark.parametrize("url", ["/", "/companies/", "/contacts/", "/trash/", "/search/?q=x"])
+def test_pages_send_anonymous_visitors_to_the_login_page(db, url):
+    response = Client().get(url)
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("core:login"))
+
+
+def test_back_office_is_open_to_the_admin_role_only(admin_user, manager, client_for):
+    assert client_for(admin_user).get("/admin/").status_code == 200
+    response = client_for(manager).get("/admin/")
+    assert response.status_code == 302
+    assert "/admin/login/" in response.url

@@ -1,0 +1,163 @@
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone, translation
+
+from koers.core.models import AuditEntry
+from koers.core.selectors import audit_trail_for
+from koers.crm import services
+from koers.crm.factories import CompanyFactory, ContactFactory
+from koers.crm.models import Company, Contact
+
+
+def test_company_create_normalises_identifiers_and_records_the_audit_entry(sales_a):
+    company = services.company_create(
+        actor=sales_a,
+        name="  Bakker Installatietechniek B.V. ",
+        legal_form=Company.LegalForm.BV,
+        kvk_number="0123 4567",
+        vat_number="nl004495445b01",
+        phone="030-123 4567",
+        postcode="3511ab",
+        country="NL",
+        domain="https://www.bakker-installatie.nl/",
+        owner=sales_a,
+    )
+
+    company.refresh_from_db()
+    assert company.name == "Bakker Installatietechniek B.V."
+    assert company.kvk_number == "01234567"
+    assert company.vat_number == "NL004495445B01"
+    assert company.phone == "+31301234567"
+    assert company.postcode == "3511 AB"
+    assert company.domain == "bakker-installatie.nl"
+    entry = AuditEntry.objects.get(object_id=company.pk, action=AuditEntry.Action.CREATED)
+    assert entry.actor == sales_a
+    assert entry.changes["kvk_number"] == [None, "01234567"]
+
+
+def test_company_create_names_every_invalid_field_at_once(sales_a):
+    with pytest.raises(ValidationError) as raised:
+        services.company_create(
+            actor=sales_a,
+            name="Foutief B.V.",
+            kvk_number="123",
+            vat_number="NL123456789B90",
+            phone="12",
+            country="NL",
+        )
+
+    assert set(raised.value.message_dict) == {"kvk_number", "vat_number", "phone"}
+    assert not Company.objects.exists()
+
+
+def test_company_create_requires_a_name(sales_a):
+    with pytest.raises(ValidationError) as raised:
+        services.company_create(actor=sales_a, name="", country="NL")
+    assert "name" in raised.value.message_dict
+
+
+def test_read_only_users_cannot_write(read_only_a):
+    with pytest.raises(PermissionDenied):
+        services.company_create(actor=read_only_a, name="Nope", country="NL")
+
+
+def test_company_update_records_only_what_changed(sales_a, colleague_a):
+    company = CompanyFactory(owner=sales_a, city="Utrecht")
+
+    services.company_update(actor=sales_a, company=company, city="Amersfoort", owner=colleague_a)
+    services.company_update(actor=sales_a, company=company, city="Amersfoort")
+
+    updates = AuditEntry.objects.filter(object_id=company.pk, action=AuditEntry.Action.UPDATED)
+    assert updates.count() == 1
+    assert updates.get().changes == {
+        "city": ["Utrecht", "Amersfoort"],
+        "owner": [str(sales_a), str(colleague_a)],
+    }
+    with translation.override("en"):
+        history = audit_trail_for(instance=company)
+    assert [(c.field, c.old, c.new) for c in history[0].changes] == [
+        ("city", "Utrecht", "Amersfoort"),
+        ("owner", str(sales_a), str(colleague_a)),
+    ]
+
+
+def test_a_company_cannot_be_its_own_parent_or_hang_under_an_invisible_one(sales_a, sales_b):
+    company = CompanyFactory(owner=sales_a)
+    other_team = CompanyFactory(owner=sales_b)
+
+    with pytest.raises(ValidationError) as own:
+        services.company_update(actor=sales_a, company=company, parent=company)
+    with pytest.raises(ValidationError) as invisible:
+        services.company_update(actor=sales_a, company=company, parent=other_team)
+
+    assert "parent" in own.value.message_dict
+    assert "parent" in invisible.value.message_dict
+
+
+def test_contact_create_normalises_email_and_phones(sales_a):
+    company = CompanyFactory(owner=sales_a)
+
+    contact = services.contact_create(
+        actor=sales_a,
+        first_name="Jan",
+        name_prefix="van der",
+        last_name="Berg",
+        email="Jan.vanderBerg@Example.NL",
+        phone="010 - 414 12 34",
+        mobile="06-12345678",
+        company=company,
+        owner=sales_a,
+    )
+
+    assert contact.email == "jan.vanderberg@example.nl"
+    assert contact.phone == "+31104141234"
+    assert contact.mobile == "+31612345678"
+    assert str(contact) == "Jan van der Berg"
+
+
+def test_contact_cannot_join_a_company_of_another_team(sales_a, sales_b):
+    other_team = CompanyFactory(owner=sales_b)
+    with pytest.raises(ValidationError) as raised:
+        services.contact_create(
+            actor=sales_a, last_name="Jansen", company=other_team, owner=sales_a
+        )
+    assert "company" in raised.value.message_dict
+
+
+def test_delete_moves_to_the_trash_and_restore_brings_back(sales_a):
+    contact = ContactFactory(company__owner=sales_a, owner=sales_a)
+
+    services.record_delete(actor=sales_a, record=contact)
+    contact.refresh_from_db()
+    assert contact.deleted_at is not None
+    assert contact.deleted_by == sales_a
+
+    services.record_restore(actor=sales_a, record=contact)
+    contact.refresh_from_db()
+    assert contact.deleted_at is None
+    actions = list(
+        AuditEntry.objects.filter(object_id=contact.pk)
+        .order_by("id")
+        .values_list("action", flat=True)
+    )
+    assert actions == ["deleted", "restored"]
+
+
+def test_trash_purge_erases_old_records_and_their_audited_values(sales_a):
+    old = ContactFactory(company=None, owner=sales_a, email="weg@example.nl")
+    services.contact_update(actor=sales_a, contact=old, job_title="Inkoper")
+    recent = ContactFactory(company=None, owner=sales_a)
+    services.record_delete(actor=sales_a, record=old)
+    services.record_delete(actor=sales_a, record=recent)
+    Contact.objects.filter(pk=old.pk).update(deleted_at=timezone.now() - timedelta(days=31))
+
+    erased = services.trash_purge(older_than_days=30)
+
+    assert erased == 1
+    assert not Contact.objects.filter(pk=old.pk).exists()
+    assert Contact.objects.filter(pk=recent.pk).exists()
+    entries = AuditEntry.objects.filter(object_id=old.pk, content_type__model="contact")
+    assert entries.count() == 2
+    assert all(entry.changes == {} and entry.object_repr == "" for entry in entries)
