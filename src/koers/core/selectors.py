@@ -9,14 +9,24 @@ from django.db.models import Q
 
 from koers.core.models import AuditEntry, RoleVisibility, SavedView, Team, User
 
+# Until an admin sets a rule: sales, success and read-only users see their team's records;
+# managers, marketing (who work across the whole database) and admins see all.
+DEFAULT_SCOPES = {
+    User.Role.ADMIN: RoleVisibility.Scope.ALL,
+    User.Role.MANAGER: RoleVisibility.Scope.ALL,
+    User.Role.MARKETING: RoleVisibility.Scope.ALL,
+    User.Role.SALES: RoleVisibility.Scope.TEAM,
+    User.Role.SUCCESS: RoleVisibility.Scope.TEAM,
+    User.Role.READ_ONLY: RoleVisibility.Scope.TEAM,
+}
+
 
 def visibility_scope(*, user: User) -> str:
-    """Return the visibility scope of the user's role; a role without a rule sees only its own."""
+    """Return the visibility scope of the user's role: the admin's rule, else the default."""
     if not hasattr(user, "_visibility_scope"):
-        user._visibility_scope = (
-            RoleVisibility.objects.filter(role=user.role).values_list("scope", flat=True).first()
-            or RoleVisibility.Scope.OWN
-        )
+        user._visibility_scope = RoleVisibility.objects.filter(role=user.role).values_list(
+            "scope", flat=True
+        ).first() or DEFAULT_SCOPES.get(user.role, RoleVisibility.Scope.OWN)
     return user._visibility_scope
 
 
@@ -50,8 +60,7 @@ def role_visibility_list() -> list[tuple[str, str, str]]:
     """Return (role, role label, scope) for every role, in the order of User.Role."""
     scopes = dict(RoleVisibility.objects.values_list("role", "scope"))
     return [
-        (role, label, scopes.get(role, RoleVisibility.Scope.OWN))
-        for role, label in User.Role.choices
+        (role, label, scopes.get(role, DEFAULT_SCOPES[role])) for role, label in User.Role.choices
     ]
 
 
