@@ -3,14 +3,6 @@ import pytest
 from koers.core.models import RoleVisibility, User
 from koers.core.selectors import visibility_scope
 from koers.core.services import role_visibility_set
-from koers.crm.factories import CompanyFactory
-from koers.crm.models import Company
-
-
-def visible_names(user):
-    from koers.core.selectors import visible_q
-
-    return set(Company.objects.filter(visible_q(user=user)).values_list("name", flat=True))
 
 
 @pytest.mark.parametrize(
@@ -28,36 +20,7 @@ def test_each_role_has_a_default_visibility(make_user, role, scope):
     assert visibility_scope(user=make_user(role)) == scope
 
 
-def test_team_scope_sees_own_and_teammates_records_only(sales_a, colleague_a, sales_b):
-    CompanyFactory(name="Mine", owner=sales_a)
-    CompanyFactory(name="Teammate's", owner=colleague_a)
-    CompanyFactory(name="Other team's", owner=sales_b)
-    CompanyFactory(name="Unowned", owner=None)
-
-    assert visible_names(sales_a) == {"Mine", "Teammate's"}
-    assert visible_names(sales_b) == {"Other team's"}
-
-
-def test_all_scope_sees_every_record_including_unowned(manager, sales_b):
-    CompanyFactory(name="Other team's", owner=sales_b)
-    CompanyFactory(name="Unowned", owner=None)
-
-    assert visible_names(manager) == {"Other team's", "Unowned"}
-
-
-def test_team_scope_without_a_team_sees_only_own_records(make_user, sales_a):
-    loner = make_user(User.Role.SALES, None)
-    CompanyFactory(name="Loner's", owner=loner)
-    CompanyFactory(name="Daan's", owner=sales_a)
-
-    assert visible_names(loner) == {"Loner's"}
-
-
-def test_admin_can_narrow_a_role_to_own_records(admin_user, sales_a, colleague_a):
-    CompanyFactory(name="Mine", owner=sales_a)
-    CompanyFactory(name="Teammate's", owner=colleague_a)
-
+def test_an_admin_rule_overrides_the_default(admin_user, sales_a):
     role_visibility_set(actor=admin_user, scopes={User.Role.SALES: RoleVisibility.Scope.OWN})
 
-    fresh = User.objects.get(pk=sales_a.pk)
-    assert visible_names(fresh) == {"Mine"}
+    assert visibility_scope(user=User.objects.get(pk=sales_a.pk)) == RoleVisibility.Scope.OWN
