@@ -201,6 +201,7 @@ NAME_PREFIXES = (
     "ter",
     "te",
     "'t",
+    "'s",
 )
 
 
