@@ -8,12 +8,24 @@ from koers.core.models import RoleVisibility, Team, User
 LANGUAGE_CHOICES = [("", _("Language of this installation")), *settings.LANGUAGES]
 
 
+def _quiet_empty_choice(field: forms.Field) -> None:
+    """Show an empty choice as a dash instead of Django's "---------"."""
+    if isinstance(field, forms.ModelChoiceField):
+        if field.empty_label is not None:
+            field.empty_label = "—"
+    elif isinstance(field, forms.ChoiceField):
+        choices = list(field.choices)
+        if choices and choices[0] == ("", "---------"):
+            field.choices = [("", "—"), *choices[1:]]
+
+
 class StyledFormMixin:
     """Give a form's widgets Tabler's classes and mark the fields in error."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
+            _quiet_empty_choice(field)
             widget = field.widget
             if isinstance(widget, forms.CheckboxInput):
                 css = "form-check-input"

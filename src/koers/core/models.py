@@ -1,5 +1,5 @@
 from django.conf import settings
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, UserManager
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils import timezone
@@ -16,6 +16,13 @@ class Team(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class KoersUserManager(UserManager):
+    def create_superuser(self, username, email=None, password=None, **extra_fields):
+        # `koers manage createsuperuser` makes someone who can use the admin screens.
+        extra_fields.setdefault("role", User.Role.ADMIN)
+        return super().create_superuser(username, email, password, **extra_fields)
 
 
 class User(AbstractUser):
@@ -43,6 +50,8 @@ class User(AbstractUser):
         blank=True,
         help_text=_("Empty: the language of this Koers installation."),
     )
+
+    objects = KoersUserManager()
 
     class Meta:
         ordering = ["first_name", "last_name", "username"]

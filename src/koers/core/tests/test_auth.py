@@ -56,3 +56,9 @@ def test_back_office_is_open_to_the_admin_role_only(admin_user, manager, client_
     response = client_for(manager).get("/admin/")
     assert response.status_code == 302
     assert "/admin/login/" in response.url
+
+
+def test_createsuperuser_makes_an_admin_who_can_open_the_back_office(db, client_for):
+    user = User.objects.create_superuser("beheer", "beheer@example.nl", "een-lang-wachtwoord")
+    assert user.role == User.Role.ADMIN
+    assert client_for(user).get("/admin/").status_code == 200
