@@ -130,7 +130,10 @@ def user_form(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         else:
             messages.success(request, _("%(user)s has been saved.") % {"user": user})
             return redirect("core:user-list")
-    return render(request, "core/user_form.html", {"form": form, "edited_user": user})
+    history = selectors.audit_trail_for(instance=user) if user else []
+    return render(
+        request, "core/user_form.html", {"form": form, "edited_user": user, "history": history}
+    )
 
 
 @admin_only
