@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Lower
-from django.http import Http404
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from koers.core.models import User
@@ -72,15 +72,8 @@ def company_list_for_user(
 
 def company_get_for_user(*, user: User, pk: int, trash: bool = False) -> Company:
     """Return a company the user may see, or raise Http404 as if it did not exist."""
-    company = (
-        company_visible_to(user=user, trash=trash)
-        .select_related("owner", "parent", "deleted_by")
-        .filter(pk=pk)
-        .first()
-    )
-    if company is None:
-        raise Http404
-    return company
+    companies = company_visible_to(user=user, trash=trash)
+    return get_object_or_404(companies.select_related("owner", "parent", "deleted_by"), pk=pk)
 
 
 def company_contacts_for_user(*, user: User, company: Company) -> QuerySet[Contact]:
@@ -141,15 +134,8 @@ def contact_list_for_user(
 
 def contact_get_for_user(*, user: User, pk: int, trash: bool = False) -> Contact:
     """Return a contact the user may see, or raise Http404 as if it did not exist."""
-    contact = (
-        contact_visible_to(user=user, trash=trash)
-        .select_related("owner", "company", "deleted_by")
-        .filter(pk=pk)
-        .first()
-    )
-    if contact is None:
-        raise Http404
-    return contact
+    contacts = contact_visible_to(user=user, trash=trash)
+    return get_object_or_404(contacts.select_related("owner", "company", "deleted_by"), pk=pk)
 
 
 def start_summary_for_user(*, user: User) -> dict:

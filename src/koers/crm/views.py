@@ -130,20 +130,27 @@ def company_edit(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+def _move_to_trash(request, record, list_url_name: str) -> HttpResponse:
+    services.record_delete(actor=request.user, record=record)
+    messages.success(request, _("%(record)s has been moved to the trash.") % {"record": record})
+    return redirect(list_url_name)
+
+
+def _restore(request, record) -> HttpResponse:
+    services.record_restore(actor=request.user, record=record)
+    messages.success(request, _("%(record)s has been restored.") % {"record": record})
+    return redirect(record.get_absolute_url())
+
+
 @require_POST
 def company_delete(request: HttpRequest, pk: int) -> HttpResponse:
     company = selectors.company_get_for_user(user=request.user, pk=pk)
-    services.record_delete(actor=request.user, record=company)
-    messages.success(request, _("%(record)s has been moved to the trash.") % {"record": company})
-    return redirect("crm:company-list")
+    return _move_to_trash(request, company, "crm:company-list")
 
 
 @require_POST
 def company_restore(request: HttpRequest, pk: int) -> HttpResponse:
-    company = selectors.company_get_for_user(user=request.user, pk=pk, trash=True)
-    services.record_restore(actor=request.user, record=company)
-    messages.success(request, _("%(record)s has been restored.") % {"record": company})
-    return redirect(company.get_absolute_url())
+    return _restore(request, selectors.company_get_for_user(user=request.user, pk=pk, trash=True))
 
 
 def company_pick(request: HttpRequest) -> HttpResponse:
@@ -217,17 +224,12 @@ def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def contact_delete(request: HttpRequest, pk: int) -> HttpResponse:
     contact = selectors.contact_get_for_user(user=request.user, pk=pk)
-    services.record_delete(actor=request.user, record=contact)
-    messages.success(request, _("%(record)s has been moved to the trash.") % {"record": contact})
-    return redirect("crm:contact-list")
+    return _move_to_trash(request, contact, "crm:contact-list")
 
 
 @require_POST
 def contact_restore(request: HttpRequest, pk: int) -> HttpResponse:
-    contact = selectors.contact_get_for_user(user=request.user, pk=pk, trash=True)
-    services.record_restore(actor=request.user, record=contact)
-    messages.success(request, _("%(record)s has been restored.") % {"record": contact})
-    return redirect(contact.get_absolute_url())
+    return _restore(request, selectors.contact_get_for_user(user=request.user, pk=pk, trash=True))
 
 
 def trash(request: HttpRequest) -> HttpResponse:
