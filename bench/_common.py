@@ -4,6 +4,7 @@ import json
 import math
 import os
 import platform
+import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -47,6 +48,23 @@ def machine_info() -> dict:
         "os": platform.platform(),
         "python": platform.python_version(),
     }
+
+
+def git_state() -> dict:
+    """The commit measured, and the files changed on top of it (figures of a dirty tree)."""
+
+    def git(*args: str) -> str:
+        result = subprocess.run(  # noqa: S603
+            ["git", *args],  # noqa: S607
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return result.stdout.strip()
+
+    changed = [line[3:] for line in git("status", "--porcelain", "--", "src").splitlines()]
+    return {"commit": git("rev-parse", "--short", "HEAD"), "changed_in_src": changed}
 
 
 def now_iso() -> str:
