@@ -10,10 +10,12 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
 
-# model table → the columns its search covers
+# model table → (columns every word is looked for in, columns only a word that looks like
+# an address is looked for in). "akke" should find the Bakkers, not everyone at bakkerij.nl;
+# "@bakkerij" or "bakkerij.nl" does.
 SEARCHED = {
-    "crm_company": ["name", "domain", "city", "kvk_number"],
-    "crm_contact": ["first_name", "name_prefix", "last_name", "email"],
+    "crm_company": (["name", "city", "kvk_number"], ["domain"]),
+    "crm_contact": (["first_name", "name_prefix", "last_name"], ["email"]),
 }
 # Words shorter than a trigram cannot use the index; they are matched by a plain scan.
 MIN_INDEXED = 3
@@ -45,7 +47,8 @@ def ensure_search_indexes(using_connection=connection) -> None:
     """Create the search indexes that are missing; rebuild an FTS table that lost its triggers."""
     with using_connection.cursor() as cursor:
         if using_connection.vendor == "sqlite":
-            for table, columns in SEARCHED.items():
+            for table, (names, addresses) in SEARCHED.items():
+                columns = names + addresses
                 fts = _fts_table(table)
                 cursor.execute(
                     "SELECT count(*) FROM sqlite_master WHERE name = %s "
@@ -59,8 +62,8 @@ def ensure_search_indexes(using_connection=connection) -> None:
                     cursor.execute(f"INSERT INTO {fts}({fts}) VALUES ('rebuild')")
         elif using_connection.vendor == "postgresql":
             cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-            for table, columns in SEARCHED.items():
-                for column in columns:
+            for table, (names, addresses) in SEARCHED.items():
+                for column in names + addresses:
                     # The expression matches what Django's icontains sends: UPPER(col::text).
                     cursor.execute(
                         f"CREATE INDEX IF NOT EXISTS {table}_{column}_trgm ON {table} "
@@ -69,8 +72,13 @@ def ensure_search_indexes(using_connection=connection) -> None:
                     )
 
 
-def _fts_phrase(word: str) -> str:
-    return '"' + word.replace('"', '""') + '"'
+def _is_address(word: str) -> bool:
+    return "@" in word or "." in word
+
+
+def _fts_term(word: str, names: list[str]) -> str:
+    phrase = '"' + word.replace('"', '""') + '"'
+    return phrase if _is_address(word) else "{" + " ".join(names) + "} : " + phrase
 
 
 def search_filter(queryset: QuerySet, text: str) -> QuerySet:
@@ -79,19 +87,19 @@ def search_filter(queryset: QuerySet, text: str) -> QuerySet:
     if not words:
         return queryset
     table = queryset.model._meta.db_table
-    columns = SEARCHED[table]
-    long_words = [w for w in words if len(w) >= MIN_INDEXED]
-    short_words = [w for w in words if len(w) < MIN_INDEXED]
+    names, addresses = SEARCHED[table]
+    long_words = [word for word in words if len(word) >= MIN_INDEXED]
     if connection.vendor == "sqlite" and long_words:
         fts = _fts_table(table)
         queryset = queryset.filter(
             id__in=RawSQL(
                 f"SELECT rowid FROM {fts} WHERE {fts} MATCH %s",
-                [" AND ".join(_fts_phrase(w) for w in long_words)],
+                [" AND ".join(_fts_term(word, names) for word in long_words)],
             )
         )
-        words = short_words
+        words = [word for word in words if len(word) < MIN_INDEXED]
     for word in words:
+        columns = names + addresses if _is_address(word) else names
         any_column = Q()
         for column in columns:
             any_column |= Q(**{f"{column}__icontains": word})

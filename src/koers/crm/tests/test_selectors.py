@@ -35,6 +35,14 @@ def test_search_matches_every_word_across_columns(sales_a, people):
     ]
 
 
+def test_a_name_search_skips_email_domains_and_an_address_search_uses_them(sales_a, people):
+    assert names(selectors.contact_list_for_user(user=sales_a, q="stroomlijn")) == []
+    assert names(selectors.contact_list_for_user(user=sales_a, q="@stroomlijn")) == [
+        "Aalders",
+        "Dijkstra",
+    ]
+
+
 def test_short_words_are_matched_too(sales_a, people):
     assert names(selectors.contact_list_for_user(user=sales_a, q="El")) == ["Dijk"]
 
