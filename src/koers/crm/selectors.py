@@ -116,10 +116,12 @@ def contact_list_for_user(
     if lifecycle_stage:
         contacts = contacts.filter(lifecycle_stage=lifecycle_stage)
     if city:
-        # A contact's city is the city of the company they work for.
-        contacts = contacts.alias(city_lower=Lower("company__city")).filter(
+        # A contact's city is the city of the company they work for. As a subquery, so the
+        # database may start from the companies in that city (company_city_stage).
+        in_city = Company.objects.alias(city_lower=Lower("city")).filter(
             city_lower=city.strip().lower()
         )
+        contacts = contacts.filter(company__in=in_city)
     if dmu_role:
         contacts = contacts.filter(dmu_role=dmu_role)
     if function:
