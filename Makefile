@@ -11,6 +11,7 @@ NODE_STAMP := node_modules/.installed
 VENDOR_STAMP := src/koers/static/vendor/.copied
 PO_FILES := $(wildcard src/koers/locale/*/LC_MESSAGES/django.po)
 MO_FILES := $(PO_FILES:.po=.mo)
+EN_PO := src/koers/locale/en/LC_MESSAGES/django.po
 
 .DEFAULT_GOAL := help
 .PHONY: help install run test lint format messages bench clean
@@ -60,7 +61,9 @@ format: $(PY_STAMP)
 messages: install
 	cd src/koers && ../../$(BIN)/koers manage makemessages --locale nl --locale en \
 		--no-obsolete --add-location file --ignore 'static/*'
-	msgen --no-wrap -o src/koers/locale/en/LC_MESSAGES/django.po src/koers/locale/en/LC_MESSAGES/django.po
+	@# English is the source language: its catalogue is the source strings themselves.
+	msgattrib --clear-fuzzy --empty -o $(EN_PO) $(EN_PO)
+	msgen -o $(EN_PO) $(EN_PO)
 	cd src/koers && ../../$(BIN)/django-admin compilemessages --verbosity 0
 
 bench: install

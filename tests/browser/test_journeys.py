@@ -3,7 +3,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from koers.crm.factories import CompanyFactory
+from koers.crm.factories import CompanyFactory, ContactFactory
 from koers.crm.models import Company, Contact
 
 from .conftest import log_in
@@ -108,3 +108,20 @@ def test_on_a_phone_the_menu_folds_away_and_still_leads_everywhere(
     contacts_link.click()
     expect(page.get_by_role("heading", name="Contactpersonen")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+def test_a_long_list_shows_its_rows_first_then_counts_them_and_pages(
+    open_page, sales_a, demo_password
+):
+    for n in range(60):
+        ContactFactory(last_name=f"Persoon {n:02d}", company__owner=sales_a, owner=sales_a)
+    page = open_page()
+    log_in(page, "daan", demo_password)
+
+    page.goto("/contacts/?per_page=25")
+    count = page.get_by_test_id("list-count")
+    expect(count).to_have_text("1–25 van 60")  # filled in by the footer's own request
+    page.get_by_test_id("next-page").click()
+    expect(count).to_have_text("26–50 van 60")
+    expect(page).to_have_url(re.compile(r"page=2"))
+    expect(page.get_by_test_id("contact-table")).to_contain_text("Persoon 25")

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from koers.core.paging import PAGE_SIZES, paginate
+from koers.core.paging import PAGE_SIZES, count_page, paginate
 from koers.core.selectors import audit_trail_for, saved_view_list_for_user
 from koers.core.services import check_can_edit_records
 from koers.crm import selectors, services
@@ -26,7 +26,12 @@ def _is_list_refresh(request: HttpRequest) -> bool:
 
 
 def _record_list(request, *, form, rows, list_name: str, template: str, partial: str, extra=None):
-    page = paginate(rows, page=request.GET.get("page"), per_page=request.GET.get("per_page"))
+    page_args = {"page": request.GET.get("page"), "per_page": request.GET.get("per_page")}
+    if request.GET.get("count") == "1":
+        # The list's footer asks for this right after the rows are on screen.
+        page = count_page(rows, **page_args)
+        return render(request, "partials/pagination.html", {"page": page, "page_sizes": PAGE_SIZES})
+    page = paginate(rows, **page_args)
     context = {
         "form": form,
         "page": page,

@@ -254,9 +254,20 @@ def test_list_filters_sort_and_paginate(manager, client_for, sales_a):
         "Bedrijf 01",
     ]
 
+    first = client.get(reverse("crm:company-list"), {"per_page": "25"})
+    assert first.context["page"].has_next
+    assert first.context["page"].total is None  # counted by the footer's own request
+    footer = client.get(reverse("crm:company-list"), {"per_page": "25", "count": "1"})
+    assert footer.context["page"].total == 30
+    assert "1–25 of 30" in footer.content.decode()
+
     second = client.get(reverse("crm:company-list"), {"per_page": "25", "page": "2"})
-    assert second.context["page"].total == 30
+    assert second.context["page"].total == 30  # the last page knows without counting
     assert [c.name for c in second.context["page"].rows] == [f"Bedrijf {n}" for n in range(25, 30)]
+    assert "26–30 of 30" in second.content.decode()
+
+    past_the_end = client.get(reverse("crm:company-list"), {"per_page": "25", "page": "9"})
+    assert past_the_end.context["page"].number == 1
 
 
 def test_the_list_answers_htmx_with_the_table_only(manager, client_for, company_a):
