@@ -1,7 +1,35 @@
 import phonenumbers
 from django import template
+from django.utils.html import format_html
+
+from koers.crm import sbi
+from koers.crm.models import LifecycleStage
 
 register = template.Library()
+
+STAGE_CSS = {
+    LifecycleStage.LEAD: "bg-blue-lt",
+    LifecycleStage.MQL: "bg-blue-lt",
+    LifecycleStage.SQL: "bg-orange-lt",
+    LifecycleStage.OPPORTUNITY: "bg-orange-lt",
+    LifecycleStage.CUSTOMER: "bg-green-lt",
+    LifecycleStage.FORMER_CUSTOMER: "bg-secondary-lt",
+}
+
+
+@register.filter
+def stage_badge(stage: str) -> str:
+    """The lifecycle stage as a coloured badge; a filter, not an include, as lists show 100."""
+    label = LifecycleStage(stage).label if stage in LifecycleStage.values else stage
+    return format_html(
+        '<span class="badge {}">{}</span>', STAGE_CSS.get(stage, "bg-azure-lt"), label
+    )
+
+
+@register.filter
+def industry(code: str) -> str:
+    # A dictionary look-up; get_industry_display rebuilds the grouped choices every call.
+    return sbi.DIVISIONS.get(code, "")
 
 
 @register.filter
