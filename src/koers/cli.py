@@ -92,14 +92,15 @@ def run() -> int:
         if not _wait_for_port(host, port, processes[0]):
             print(f"Koers: the web server did not start on {host}:{port}.", file=sys.stderr)
             return 1
-        print(
-            f"\nKoers runs at http://{host}:{port}/\n"
-            f"Log in as {demo.LOGIN_USERNAME} / {demo.LOGIN_PASSWORD} "
-            f"(sales, team Noord); other demo users: "
-            f"{', '.join(u[0] for u in demo.USERS if u[0] != demo.LOGIN_USERNAME)} "
-            f"with the same password.\nCtrl-C stops Koers.\n",
-            flush=True,
-        )
+        print(f"\nKoers runs at http://{host}:{port}/", flush=True)
+        if demo.has_demo_login():
+            others = ", ".join(user[0] for user in demo.USERS if user[0] != demo.LOGIN_USERNAME)
+            print(
+                f"Log in as {demo.LOGIN_USERNAME} / {demo.LOGIN_PASSWORD} (sales, team Noord); "
+                f"other demo users: {others}, with the same password.",
+                flush=True,
+            )
+        print("Ctrl-C stops Koers.\n", flush=True)
         while all(process.poll() is None for process in processes):
             time.sleep(0.5)
         print("Koers: a process stopped; stopping the others.", file=sys.stderr)

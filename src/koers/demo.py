@@ -53,6 +53,12 @@ def is_empty() -> bool:
     return not User.objects.exists()
 
 
+def has_demo_login() -> bool:
+    """Whether the demo login still works: the user exists with the demo password."""
+    user = User.objects.filter(username=LOGIN_USERNAME, is_active=True).first()
+    return user is not None and user.check_password(LOGIN_PASSWORD)
+
+
 def _spread_in_time(records, rng, now) -> None:
     for record in records:
         record.created_at = now - timedelta(days=rng.randint(1, 720), minutes=rng.randint(0, 1440))
