@@ -198,7 +198,7 @@ def _apply_update(
     instance.full_clean(exclude=["parent", "owner", "company"])
     changes = audit_diff(before, audit_snapshot(instance, audited))
     if changes:
-        instance.save()
+        instance.save(update_fields=[*changes, "updated_at"])
         audit_record(
             actor=actor, action=AuditEntry.Action.UPDATED, instance=instance, changes=changes
         )
