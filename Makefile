@@ -41,7 +41,7 @@ $(VENDOR_STAMP): $(NODE_STAMP) scripts/vendor.mjs
 	cd src/koers && ../../$(BIN)/django-admin compilemessages --locale $(notdir $*) --verbosity 0
 
 run: install
-	$(BIN)/koers run
+	$(BIN)/koers run --demo
 
 lint: $(PY_STAMP)
 	$(BIN)/ruff check .

@@ -38,7 +38,7 @@ def test_koers_run_serves_dutch_koers_with_demo_data_and_stops_on_ctrl_c(tmp_pat
     env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
     env.update(KOERS_VAR_DIR=str(tmp_path), PORT=str(port), DATABASE_URL="", REDIS_URL="")
     process = subprocess.Popen(
-        [sys.executable, "-m", "koers", "run"],
+        [sys.executable, "-m", "koers", "run", "--demo"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

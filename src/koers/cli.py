@@ -1,7 +1,8 @@
 """The `koers` command.
 
-koers run              migrate, load demo data into an empty database, then serve Koers
-                       (gunicorn) and run its background worker until Ctrl-C
+koers run [--demo]     migrate, then serve Koers (gunicorn) and run its background worker
+                       until Ctrl-C; with --demo, first load the demo data into an
+                       empty database (what `make run` does)
 koers demo             load the demo data (users, ~300 companies, ~1,200 contacts)
 koers worker           run the background worker (Huey consumer)
 koers manage <cmd> …   any Django management command
@@ -48,7 +49,7 @@ def _stop(processes: list[subprocess.Popen]) -> None:
             process.wait()
 
 
-def run() -> int:
+def run(*, demo_data: bool = False) -> int:
     """Prepare the database, then run the web server and the worker until interrupted."""
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "8000"))
@@ -62,7 +63,8 @@ def run() -> int:
     call_command("migrate", interactive=False, verbosity=0)
     if not settings.DEBUG:
         call_command("collectstatic", interactive=False, verbosity=0)
-    if demo.is_empty():
+    # Only when asked: the demo users' password is public.
+    if demo_data and demo.is_empty():
         print("Koers: loading demo data (Stroomlijn Software B.V.) …", flush=True)
         counts = demo.load()
         print(
@@ -150,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     command, rest = (args[0], args[1:]) if args else ("help", [])
     if command == "run":
-        return run()
+        return run(demo_data="--demo" in rest)
     if command == "demo":
         return demo_load()
     if command == "worker":

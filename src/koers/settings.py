@@ -7,6 +7,7 @@ ALLOWED_HOSTS  comma-separated; default 127.0.0.1,localhost
 KOERS_LANGUAGE nl (default) or en: the language for users who have not chosen one
 KOERS_DEBUG    1 for development (tracebacks, static files served from source)
 KOERS_HTTPS    1 when served over HTTPS: secure cookies and HSTS
+KOERS_PROXY_COUNT  how many reverse proxies stand in front of Koers (for client addresses)
 KOERS_VAR_DIR  where local data lives (default: var/ in the checkout)
 """
 
@@ -166,6 +167,13 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "core/locked_out.html"
 AXES_VERBOSE = False
+# And one address may fail this often across all usernames before it must wait too.
+KOERS_LOGIN_FAILURES_PER_ADDRESS = 30
+# Behind reverse proxies, the client's address is in X-Forwarded-For: say how many
+# proxies there are, or every visitor has the proxy's address and one person's typos
+# lock out everyone with that username.
+KOERS_PROXY_COUNT = int(os.environ.get("KOERS_PROXY_COUNT", "0"))
+AXES_CLIENT_IP_CALLABLE = "koers.core.clients.client_ip_address"
 
 LANGUAGE_CODE = os.environ.get("KOERS_LANGUAGE", "nl")
 LANGUAGES = [("nl", "Nederlands"), ("en", "English")]

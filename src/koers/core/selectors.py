@@ -3,9 +3,12 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from axes.models import AccessAttempt
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Sum
+from django.utils import timezone
 
 from koers.core.models import AuditEntry, RoleVisibility, SavedView, Team, User
 
@@ -42,6 +45,15 @@ def visible_q(*, user: User, owner_field: str = "owner") -> Q:
         teammates = User.objects.filter(team_id=user.team_id).values("id")
         return Q(**{f"{owner_field}__in": teammates})
     return Q(**{owner_field: user.pk})
+
+
+def login_failures_from(*, ip_address: str | None) -> int:
+    """Failed logins from one address, for all usernames together, within the lock-out time."""
+    if not ip_address:
+        return 0
+    since = timezone.now() - settings.AXES_COOLOFF_TIME
+    attempts = AccessAttempt.objects.filter(ip_address=ip_address, attempt_time__gte=since)
+    return attempts.aggregate(failures=Sum("failures_since_start"))["failures"] or 0
 
 
 def user_list_active() -> models.QuerySet[User]:
@@ -83,6 +95,8 @@ class AuditRow:
 def _display(field: models.Field | None, value) -> str:
     if value is None or value == "":
         return "—"
+    if isinstance(value, dict):  # a related record: {"id": …, "name": …}
+        return str(value.get("name", ""))
     if field is not None and field.flatchoices:
         return str(dict(field.flatchoices).get(value, value))
     if isinstance(value, bool):

@@ -2,6 +2,7 @@ from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
@@ -13,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from koers.core import selectors, services, startpage
+from koers.core.clients import client_ip_address
 from koers.core.forms import ProfileForm, TeamForm, UserForm, VisibilityForm
 from koers.core.models import Team, User
 
@@ -30,14 +32,25 @@ class LoginView(auth_views.LoginView):
     template_name = "core/login.html"
     redirect_authenticated_user = True
 
+    def post(self, request, *args, **kwargs):
+        # Axes locks a username at one address; this stops one address trying many usernames.
+        failures = selectors.login_failures_from(ip_address=client_ip_address(request))
+        if failures >= settings.KOERS_LOGIN_FAILURES_PER_ADDRESS:
+            return render(request, "core/locked_out.html", {"by_address": True}, status=429)
+        return super().post(request, *args, **kwargs)
+
 
 class PasswordChangeView(auth_views.PasswordChangeView):
     template_name = "core/password_change.html"
     success_url = reverse_lazy("core:profile")
 
     def form_valid(self, form):
+        user = services.user_set_password(
+            user=self.request.user, password=form.cleaned_data["new_password1"]
+        )
+        update_session_auth_hash(self.request, user)  # stay logged in on this device
         messages.success(self.request, _("Your password has been changed."))
-        return super().form_valid(form)
+        return HttpResponseRedirect(self.get_success_url())
 
 
 def _safe_next(request: HttpRequest, fallback: str) -> str:
@@ -84,9 +97,13 @@ def profile(request: HttpRequest) -> HttpResponse:
         },
     )
     if request.method == "POST" and form.is_valid():
-        services.user_update_profile(user=user, **form.cleaned_data)
-        messages.success(request, _("Your profile has been saved."))
-        return redirect("core:profile")
+        try:
+            services.user_update_profile(user=user, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Your profile has been saved."))
+            return redirect("core:profile")
     return render(request, "core/profile.html", {"form": form})
 
 

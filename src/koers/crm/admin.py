@@ -1,19 +1,7 @@
 from django.contrib import admin
 
+from koers.core.admin import ReadOnlyAdmin
 from koers.crm.models import Company, Contact
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Companies and contacts change through Koers itself, where every change is audited."""
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Company)
