@@ -37,7 +37,7 @@ from koers.crm.factories import (
     REGION_WORDS,
     REVENUE_BY_SIZE,
 )
-from koers.crm.models import Company, Contact, LifecycleStage
+from koers.crm.models import Company, Contact, LifecycleStage, fold_city
 from koers.crm.search import ensure_search_indexes
 
 SEED = 2026
@@ -147,7 +147,7 @@ DELETED = 0.01  # in the trash
 COMPANY_COLUMNS = (
     "id", "created_at", "updated_at", "deleted_at", "deleted_by_id", "name", "legal_form",
     "domain", "kvk_number", "establishment_number", "vat_number", "industry", "employee_band",
-    "revenue_band", "phone", "street", "postcode", "city", "country", "parent_id",
+    "revenue_band", "phone", "street", "postcode", "city", "city_key", "country", "parent_id",
     "lifecycle_stage", "owner_id", "description",
 )  # fmt: skip
 CONTACT_COLUMNS = (
@@ -323,6 +323,7 @@ class Generator:
                 f"{postcode_area}{rng.randrange(100):02d} {rng.choice(POSTCODE_LETTERS)}"
                 f"{rng.choice(POSTCODE_LETTERS)}",
                 city,
+                fold_city(city),
                 "NL",
                 parent,
                 stage,

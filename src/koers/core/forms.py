@@ -58,7 +58,7 @@ class StyledForm(StyledFormMixin, forms.Form):
 class ProfileForm(StyledForm):
     first_name = forms.CharField(label=_("first name"), max_length=150, required=False)
     last_name = forms.CharField(label=_("last name"), max_length=150, required=False)
-    email = forms.EmailField(label=_("email"), required=False)
+    email = forms.EmailField(label=_("email"), max_length=254, required=False)
     language = forms.ChoiceField(label=_("language"), choices=LANGUAGE_CHOICES, required=False)
 
 
@@ -66,7 +66,7 @@ class UserForm(StyledForm):
     username = forms.CharField(label=_("username"), max_length=150)
     first_name = forms.CharField(label=_("first name"), max_length=150, required=False)
     last_name = forms.CharField(label=_("last name"), max_length=150, required=False)
-    email = forms.EmailField(label=_("email"), required=False)
+    email = forms.EmailField(label=_("email"), max_length=254, required=False)
     role = forms.ChoiceField(label=_("role"), choices=User.Role.choices)
     team = forms.ModelChoiceField(label=_("team"), queryset=Team.objects.all(), required=False)
     is_active = forms.BooleanField(label=_("may log in"), required=False, initial=True)

@@ -4,11 +4,12 @@ from django.utils.cache import patch_vary_headers
 
 
 def language_for(request) -> str:
-    """The user's chosen language, else the one picked on the login page, else the site's."""
+    """A logged-in user's chosen language, else the site's; before logging in, the one
+    picked on the login page."""
     languages = dict(settings.LANGUAGES)
     user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated and user.language in languages:
-        return user.language
+    if user is not None and user.is_authenticated:
+        return user.language if user.language in languages else settings.LANGUAGE_CODE
     chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
     return chosen if chosen in languages else settings.LANGUAGE_CODE
 

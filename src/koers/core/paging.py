@@ -51,9 +51,13 @@ def page_size(value: Any) -> int:
     return int(value) if str(value) in {str(size) for size in PAGE_SIZES} else PAGE_SIZES[1]
 
 
+# Far beyond any list; keeps the offset a number every database accepts.
+MAX_PAGE = 100_000
+
+
 def page_number(value: Any) -> int:
     try:
-        return max(1, int(value))
+        return min(max(1, int(value)), MAX_PAGE)
     except (TypeError, ValueError):
         return 1
 

@@ -10,6 +10,7 @@ from django.db import models, transaction
 from django.utils.translation import gettext as _
 
 from koers.core.models import AuditEntry, RoleVisibility, SavedView, Team, User
+from koers.core.selectors import DEFAULT_SCOPES
 
 
 def check_can_edit_records(user: User) -> None:
@@ -24,13 +25,15 @@ def check_is_admin(user: User) -> None:
 
 
 def audit_snapshot(instance: models.Model, fields: list[str]) -> dict[str, Any]:
-    """Return the audited values of a record: raw values, and the name of a related record."""
+    """Return the audited values of a record: raw values, and a related record as its id and
+    name (the id tells two companies of the same name apart; the name is what people read).
+    """
     values: dict[str, Any] = {}
     for name in fields:
         field = instance._meta.get_field(name)
         if field.is_relation:
             related = getattr(instance, name)
-            values[name] = str(related) if related is not None else None
+            values[name] = {"id": related.pk, "name": str(related)} if related is not None else None
         else:
             value = field.value_from_object(instance)
             values[name] = (
@@ -62,6 +65,23 @@ def audit_record(
         object_id=instance.pk,
         object_repr=str(instance)[:200],
         changes=changes or {},
+    )
+
+
+def audit_record_many(
+    *, actor: User | None, action: str, changes_by_record: list[tuple[models.Model, dict]]
+) -> None:
+    """Record the same kind of write to many records at once."""
+    AuditEntry.objects.bulk_create(
+        AuditEntry(
+            actor=actor,
+            action=action,
+            content_type=ContentType.objects.get_for_model(record),
+            object_id=record.pk,
+            object_repr=str(record)[:200],
+            changes=changes,
+        )
+        for record, changes in changes_by_record
     )
 
 
@@ -156,15 +176,37 @@ def user_set_language(*, user: User, language: str) -> User:
     return user
 
 
+PROFILE_FIELDS = ["first_name", "last_name", "email", "language"]
+
+
+@transaction.atomic
 def user_update_profile(
     *, user: User, first_name: str, last_name: str, email: str, language: str
 ) -> User:
     """Change the acting user's own name, email and language."""
+    before = audit_snapshot(user, PROFILE_FIELDS)
     user.first_name, user.last_name = first_name.strip(), last_name.strip()
     user.email = email.strip().lower()
     user.language = language
     user.full_clean(exclude=["password"])
-    user.save(update_fields=["first_name", "last_name", "email", "language"])
+    user.save(update_fields=PROFILE_FIELDS)
+    changes = audit_diff(before, audit_snapshot(user, PROFILE_FIELDS))
+    if changes:
+        audit_record(actor=user, action=AuditEntry.Action.UPDATED, instance=user, changes=changes)
+    return user
+
+
+@transaction.atomic
+def user_set_password(*, user: User, password: str) -> User:
+    """Give the acting user a new password (already validated); record that, not the value."""
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    audit_record(
+        actor=user,
+        action=AuditEntry.Action.UPDATED,
+        instance=user,
+        changes={"password": ["••••••", "••••••"]},
+    )
     return user
 
 
@@ -194,16 +236,21 @@ def role_visibility_set(*, actor: User, scopes: dict[str, str]) -> None:
     for role, scope in scopes.items():
         if role not in User.Role.values or scope not in RoleVisibility.Scope.values:
             raise ValidationError({role: _("Choose own, team or all records.")})
-        rule, created = RoleVisibility.objects.get_or_create(role=role, defaults={"scope": scope})
-        if not created and rule.scope != scope:
+        rule = RoleVisibility.objects.filter(role=role).first()
+        # Before the first rule of a role, the role follows its default.
+        current = rule.scope if rule else DEFAULT_SCOPES[role]
+        if rule is None:
+            rule = RoleVisibility.objects.create(role=role, scope=scope)
+        elif rule.scope != scope:
+            rule.scope = scope
+            rule.save(update_fields=["scope"])
+        if current != scope:
             audit_record(
                 actor=actor,
                 action=AuditEntry.Action.UPDATED,
                 instance=rule,
-                changes={"scope": [rule.scope, scope]},
+                changes={"scope": [current, scope]},
             )
-            rule.scope = scope
-            rule.save(update_fields=["scope"])
 
 
 def saved_view_save(

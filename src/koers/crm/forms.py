@@ -19,9 +19,14 @@ class RecordForm(StyledFormMixin, forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = user_list_active()
         company_field = "parent" if "parent" in self.fields else "company"
-        self.fields[company_field].queryset = company_visible_to(user=user)
-        self.fields[company_field].widget = CompanyPicker()
-        self.fields[company_field].widget.attrs["class"] = "form-control"
+        choices = company_visible_to(user=user)
+        current = getattr(self.instance, f"{company_field}_id", None)
+        if current:
+            # The company a record already has stays a valid choice, even when it is in
+            # the trash or belongs to another team: editing the record must not fail on it.
+            choices = choices | Company.objects.filter(pk=current)
+        self.fields[company_field].widget = CompanyPicker(attrs={"class": "form-control"})
+        self.fields[company_field].queryset = choices  # also hands the choices to the widget
 
     def _post_clean(self):
         # Model validation belongs to the service, after normalisation: "020-123 4567" is

@@ -37,8 +37,15 @@ def normalise_email(value: str) -> str:
     return result.normalized.lower()
 
 
+def phone_region(country: str) -> str:
+    """The region whose numbering a phone number without a country code follows."""
+    code = str(country or "").upper()
+    return code if code in phonenumbers.SUPPORTED_REGIONS else DEFAULT_PHONE_REGION
+
+
 def normalise_phone(value: str, *, region: str = DEFAULT_PHONE_REGION) -> str:
-    """Return the number in E.164 (+31201234567); numbers without a country code are Dutch."""
+    """Return the number in E.164 (+31201234567); a number without a country code is read
+    as one of `region` (the company's country; the Netherlands by default)."""
     value = value.strip()
     if not value:
         return ""
@@ -76,16 +83,19 @@ def normalise_establishment_number(value: str) -> str:
     return value
 
 
-def normalise_vat_number(value: str) -> str:
+def normalise_vat_number(value: str, *, country: str = "NL") -> str:
     """Return a Dutch btw number as NL…B.. and other EU VAT numbers with their country prefix.
 
-    A number without a country prefix is read as Dutch.
+    A number without a country prefix is read as one of `country` (the company's).
     """
     value = re.sub(r"[\s.\-/]", "", value).upper()
     if not value:
         return ""
+    if not value[:2].isalpha():
+        country = str(country or "NL").upper()
+        value = ("EL" if country == "GR" else country) + value
     try:
-        if value[:2].isalpha() and not value.startswith("NL"):
+        if not value.startswith("NL"):
             return eu_vat.validate(value)
         return "NL" + btw.validate(value)
     except stdnum_exceptions.ValidationError:

@@ -3,13 +3,12 @@
 from datetime import timedelta
 
 from django.db.models import Count, Q, QuerySet
-from django.db.models.functions import Lower
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from koers.core.models import User
 from koers.core.selectors import visible_q
-from koers.crm.models import Company, Contact, LifecycleStage
+from koers.crm.models import Company, Contact, LifecycleStage, fold_city
 from koers.crm.search import search_filter
 
 COMPANY_SORTS = {
@@ -57,9 +56,7 @@ def company_list_for_user(
     if lifecycle_stage:
         companies = companies.filter(lifecycle_stage=lifecycle_stage)
     if city:
-        companies = companies.alias(city_lower=Lower("city")).filter(
-            city_lower=city.strip().lower()
-        )
+        companies = companies.filter(city_key=fold_city(city))
     if industry:
         companies = companies.filter(industry=industry)
     if legal_form:
@@ -74,6 +71,12 @@ def company_get_for_user(*, user: User, pk: int, trash: bool = False) -> Company
     """Return a company the user may see, or raise Http404 as if it did not exist."""
     companies = company_visible_to(user=user, trash=trash)
     return get_object_or_404(companies.select_related("owner", "parent", "deleted_by"), pk=pk)
+
+
+def company_is_visible(*, user: User, pk: int | None) -> bool:
+    """Whether the user may open this company: linked records show its name, but a link only
+    where it leads somewhere."""
+    return pk is not None and company_visible_to(user=user).filter(pk=pk).exists()
 
 
 def company_contacts_for_user(*, user: User, company: Company) -> QuerySet[Contact]:
@@ -118,9 +121,7 @@ def contact_list_for_user(
     if city:
         # A contact's city is the city of the company they work for. As a subquery, so the
         # database may start from the companies in that city (company_city_stage).
-        in_city = Company.objects.alias(city_lower=Lower("city")).filter(
-            city_lower=city.strip().lower()
-        )
+        in_city = Company.objects.filter(city_key=fold_city(city))
         contacts = contacts.filter(company__in=in_city)
     if dmu_role:
         contacts = contacts.filter(dmu_role=dmu_role)
@@ -172,17 +173,10 @@ def start_summary_for_user(*, user: User) -> dict:
     }
 
 
-def trash_for_user(*, user: User) -> dict[str, list]:
-    """Return the deleted companies and contacts the user may see, latest first."""
-    return {
-        "companies": list(
-            company_visible_to(user=user, trash=True)
-            .select_related("deleted_by")
-            .order_by("-deleted_at")[:200]
-        ),
-        "contacts": list(
-            contact_visible_to(user=user, trash=True)
-            .select_related("deleted_by", "company")
-            .order_by("-deleted_at")[:200]
-        ),
-    }
+def trash_for_user(*, user: User, kind: str) -> QuerySet[Company] | QuerySet[Contact]:
+    """Return the deleted companies or contacts the user may see, latest deleted first."""
+    if kind == "contacts":
+        records = contact_visible_to(user=user, trash=True).select_related("deleted_by", "company")
+    else:
+        records = company_visible_to(user=user, trash=True).select_related("deleted_by")
+    return records.order_by("-deleted_at", "-id")

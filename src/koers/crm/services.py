@@ -1,11 +1,13 @@
 """Writes of companies and contacts: validated, normalised, audited, in one transaction."""
 
+import functools
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -13,12 +15,13 @@ from koers.core.models import AuditEntry, User
 from koers.core.services import (
     audit_diff,
     audit_record,
+    audit_record_many,
     audit_scrub,
     audit_snapshot,
     check_can_edit_records,
 )
 from koers.crm import normalise
-from koers.crm.models import Company, Contact
+from koers.crm.models import Company, Contact, fold_city
 from koers.crm.selectors import company_visible_to
 
 COMPANY_FIELDS = [
@@ -90,33 +93,65 @@ def _check_owner(owner: User | None) -> None:
 
 
 def _company_normalisers(country: str) -> dict[str, Callable[[str], str]]:
+    region = normalise.phone_region(country)
     return {
         "domain": normalise.normalise_domain,
         "kvk_number": normalise.normalise_kvk_number,
         "establishment_number": normalise.normalise_establishment_number,
-        "vat_number": normalise.normalise_vat_number,
-        "phone": normalise.normalise_phone,
+        "vat_number": lambda value: normalise.normalise_vat_number(value, country=country),
+        "phone": lambda value: normalise.normalise_phone(value, region=region),
         "postcode": lambda value: normalise.normalise_postcode(value, country=country),
     }
+
+
+def _changed_to(values: dict[str, Any], instance: models.Model, field: str) -> Any:
+    """The related record `values` sets `field` to, or None when it sets none or the same."""
+    related = values.get(field)
+    if related is None or related.pk == getattr(instance, f"{field}_id"):
+        return None
+    return related
+
+
+def _check_visible(actor: User, company: Company | None, field: str) -> None:
+    if company is not None and not company_visible_to(user=actor).filter(pk=company.pk).exists():
+        raise ValidationError({field: _("Choose a company you can see.")})
+
+
+def _check_no_parent_cycle(company: Company, parent: Company) -> None:
+    """Refuse a parent that is the company itself or one of its subsidiaries, however deep."""
+    ancestor_id, depth = parent.pk, 0
+    while ancestor_id is not None and depth < 100:
+        if ancestor_id == company.pk:
+            raise ValidationError(
+                {"parent": _("A company cannot be its own parent, directly or through others.")}
+            )
+        ancestor_id = (
+            Company.objects.filter(pk=ancestor_id).values_list("parent_id", flat=True).first()
+        )
+        depth += 1
 
 
 def _company_validate(*, actor: User, company: Company, values: dict[str, Any]) -> None:
     country = str(values.get("country", company.country) or "")
     _normalise(values, _company_normalisers(country))
+    if "city" in values:
+        values["city_key"] = fold_city(values["city"])
     _check_owner(values.get("owner"))
-    parent = values.get("parent")
+    # A parent it already has may stay, even one the actor cannot see; a new one must be visible.
+    parent = _changed_to(values, company, "parent")
     if parent is not None:
-        if company.pk and parent.pk == company.pk:
-            raise ValidationError({"parent": _("A company cannot be its own parent.")})
-        if not company_visible_to(user=actor).filter(pk=parent.pk).exists():
-            raise ValidationError({"parent": _("Choose a company you can see.")})
+        if company.pk:
+            _check_no_parent_cycle(company, parent)
+        _check_visible(actor, parent, "parent")
 
 
 @transaction.atomic
 def company_create(*, actor: User, **fields: Any) -> Company:
-    """Create a company from the given fields, normalised and validated."""
+    """Create a company from the given fields, normalised and validated; the actor owns it
+    unless `owner` says otherwise."""
     check_can_edit_records(actor)
     _check_fields(fields, COMPANY_FIELDS)
+    fields.setdefault("owner", actor)  # unless told otherwise: a record nobody owns is hidden
     company = Company()
     _company_validate(actor=actor, company=company, values=fields)
     for name, value in fields.items():
@@ -146,8 +181,9 @@ def contact_create(*, actor: User, **fields: Any) -> Contact:
     """Create a contact from the given fields, normalised and validated."""
     check_can_edit_records(actor)
     _check_fields(fields, CONTACT_FIELDS)
+    fields.setdefault("owner", actor)
     contact = Contact()
-    _contact_validate(actor=actor, values=fields)
+    _contact_validate(actor=actor, contact=contact, values=fields)
     for name, value in fields.items():
         setattr(contact, name, value)
     contact.full_clean(exclude=["company", "owner"])
@@ -166,23 +202,18 @@ def contact_update(*, actor: User, contact: Contact, **fields: Any) -> Contact:
     """Change the given fields of a contact; record what changed."""
     check_can_edit_records(actor)
     _check_fields(fields, CONTACT_FIELDS)
-    _contact_validate(actor=actor, values=fields)
+    _contact_validate(actor=actor, contact=contact, values=fields)
     return _apply_update(actor=actor, instance=contact, fields=fields, audited=CONTACT_FIELDS)
 
 
-def _contact_validate(*, actor: User, values: dict[str, Any]) -> None:
-    _normalise(
-        values,
-        {
-            "email": normalise.normalise_email,
-            "phone": normalise.normalise_phone,
-            "mobile": normalise.normalise_phone,
-        },
-    )
+def _contact_validate(*, actor: User, contact: Contact, values: dict[str, Any]) -> None:
+    company = values.get("company", contact.company if contact.company_id else None)
+    region = normalise.phone_region(str(company.country) if company else "")
+    phone = functools.partial(normalise.normalise_phone, region=region)
+    _normalise(values, {"email": normalise.normalise_email, "phone": phone, "mobile": phone})
     _check_owner(values.get("owner"))
-    company = values.get("company")
-    if company is not None and not company_visible_to(user=actor).filter(pk=company.pk).exists():
-        raise ValidationError({"company": _("Choose a company you can see.")})
+    # The company a contact already has may stay; a new one must be one the actor can see.
+    _check_visible(actor, _changed_to(values, contact, "company"), "company")
 
 
 def _non_empty(snapshot: dict[str, Any]) -> dict[str, Any]:
@@ -198,7 +229,8 @@ def _apply_update(
     instance.full_clean(exclude=["parent", "owner", "company"])
     changes = audit_diff(before, audit_snapshot(instance, audited))
     if changes:
-        instance.save(update_fields=[*changes, "updated_at"])
+        derived = [name for name in fields if name not in audited]  # such as city_key
+        instance.save(update_fields=[*changes, *derived, "updated_at"])
         audit_record(
             actor=actor, action=AuditEntry.Action.UPDATED, instance=instance, changes=changes
         )
@@ -234,13 +266,28 @@ def trash_purge(*, older_than_days: int) -> int:
     """Erase companies and contacts that have been in the trash longer than the given days.
 
     Their audit entries keep who did what and when, but lose the values, so nothing
-    personal outlives the record. Safe to run twice.
+    personal outlives the record. Records that stay and pointed at an erased company
+    lose that link, and their history says so. Safe to run twice.
     """
     cutoff = timezone.now() - timedelta(days=older_than_days)
+    expired = Q(deleted_at__lt=cutoff)
+    erased_companies = {
+        pk: {"id": pk, "name": name}
+        for pk, name in Company.objects.filter(expired).values_list("id", "name")
+    }
+    unlinked = [
+        (contact, {"company": [erased_companies[contact.company_id], None]})
+        for contact in Contact.objects.filter(company_id__in=erased_companies).exclude(expired)
+    ] + [
+        (company, {"parent": [erased_companies[company.parent_id], None]})
+        for company in Company.objects.filter(parent_id__in=erased_companies).exclude(expired)
+    ]
+    audit_record_many(actor=None, action=AuditEntry.Action.UPDATED, changes_by_record=unlinked)
     erased = 0
     for model in (Contact, Company):
-        ids = list(model.objects.filter(deleted_at__lt=cutoff).values_list("id", flat=True))
+        ids = list(model.objects.filter(expired).values_list("id", flat=True))
         if ids:
             audit_scrub(model=model, object_ids=ids)
-            erased += model.objects.filter(id__in=ids).delete()[0]
+            # Again with the cutoff: a record restored meanwhile is not erased.
+            erased += model.objects.filter(expired, id__in=ids).delete()[0]
     return erased

@@ -25,25 +25,26 @@ def _is_list_refresh(request: HttpRequest) -> bool:
     )
 
 
-def _record_list(request, *, form, rows, list_name: str, template: str, partial: str, extra=None):
+def _list_page(request, rows, *, template: str, partial: str, context: dict) -> HttpResponse:
+    """Render one page of `rows`: the whole page, the table only (htmx), or the footer's count."""
     page_args = {"page": request.GET.get("page"), "per_page": request.GET.get("per_page")}
     if request.GET.get("count") == "1":
         # The list's footer asks for this right after the rows are on screen.
         page = count_page(rows, **page_args)
         return render(request, "partials/pagination.html", {"page": page, "page_sizes": PAGE_SIZES})
-    page = paginate(rows, **page_args)
+    context = {"page": paginate(rows, **page_args), "page_sizes": PAGE_SIZES, **context}
+    return render(request, partial if _is_list_refresh(request) else template, context)
+
+
+def _record_list(request, *, form, rows, list_name: str, template: str, partial: str, extra=None):
     context = {
         "form": form,
-        "page": page,
-        "page_sizes": PAGE_SIZES,
         "list_name": list_name,
         "is_filtered": bool(set(form.filters()) - {"sort"}),
+        "saved_views": saved_view_list_for_user(user=request.user, list_name=list_name),
         **(extra or {}),
     }
-    if _is_list_refresh(request):
-        return render(request, partial, context)
-    context["saved_views"] = saved_view_list_for_user(user=request.user, list_name=list_name)
-    return render(request, template, context)
+    return _list_page(request, rows, template=template, partial=partial, context=context)
 
 
 def start_section_context(user) -> dict:
@@ -86,6 +87,9 @@ def company_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "contact_count": contacts.count(),
             "subsidiaries": selectors.company_subsidiaries_for_user(
                 user=request.user, company=company
+            ),
+            "parent_is_visible": selectors.company_is_visible(
+                user=request.user, pk=company.parent_id
             ),
             "history": audit_trail_for(instance=company),
         },
@@ -192,7 +196,13 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "crm/contact_detail.html",
-        {"contact": contact, "history": audit_trail_for(instance=contact)},
+        {
+            "contact": contact,
+            "company_is_visible": selectors.company_is_visible(
+                user=request.user, pk=contact.company_id
+            ),
+            "history": audit_trail_for(instance=contact),
+        },
     )
 
 
@@ -238,10 +248,13 @@ def contact_restore(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def trash(request: HttpRequest) -> HttpResponse:
-    return render(
+    kind = "contacts" if request.GET.get("kind") == "contacts" else "companies"
+    return _list_page(
         request,
-        "crm/trash.html",
-        {**selectors.trash_for_user(user=request.user), "trash_days": settings.KOERS_TRASH_DAYS},
+        selectors.trash_for_user(user=request.user, kind=kind),
+        template="crm/trash.html",
+        partial="crm/partials/trash_table.html",
+        context={"kind": kind, "trash_days": settings.KOERS_TRASH_DAYS},
     )
 
 

@@ -1,7 +1,5 @@
 from django import forms
 
-from koers.crm.models import Company
-
 
 class CompanyPicker(forms.Widget):
     """Choose one company by typing part of its name: a list of 100,000 does not fit a select."""
@@ -12,6 +10,7 @@ class CompanyPicker(forms.Widget):
         context = super().get_context(name, value, attrs)
         label = ""
         if value:
-            label = Company.objects.filter(pk=value).values_list("name", flat=True).first() or ""
-        context["widget"]["label"] = label
+            # Only from the companies this form offers: the posted id may be anyone's.
+            label = self.choices.queryset.filter(pk=value).values_list("name", flat=True).first()
+        context["widget"]["label"] = label or ""
         return context

@@ -46,3 +46,13 @@ def test_an_unknown_language_or_foreign_next_url_is_ignored(sales_a):
     assert response.url == reverse("core:start")
     sales_a.refresh_from_db()
     assert sales_a.language == ""
+
+
+def test_a_user_who_chose_the_installation_language_gets_it_whatever_the_cookie(sales_a):
+    client = Client()
+    client.cookies["koers_language"] = "en"
+    client.force_login(sales_a)  # sales_a.language is "", the installation's language
+
+    response = client.get(reverse("crm:company-list"))
+
+    assert response["Content-Language"] == "nl"

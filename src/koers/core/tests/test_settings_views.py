@@ -82,6 +82,13 @@ def test_visibility_rules_are_saved_per_role(admin_user, client_for):
 
     assert RoleVisibility.objects.get(role="marketing").scope == "own"
     assert RoleVisibility.objects.get(role="admin").scope == "team"
+    # Recorded against the default the role had before its first rule; sales kept "team".
+    changed = {
+        entry.changes["scope"][0] + "→" + entry.changes["scope"][1]
+        for entry in AuditEntry.objects.filter(content_type__model="rolevisibility")
+    }
+    assert changed == {"all→own", "all→team"}
+    assert AuditEntry.objects.filter(content_type__model="rolevisibility").count() == 3
 
 
 def test_everyone_edits_their_own_profile(sales_a, client_for):
@@ -93,3 +100,36 @@ def test_everyone_edits_their_own_profile(sales_a, client_for):
     sales_a.refresh_from_db()
     assert sales_a.last_name == "Bakker-Smit"
     assert sales_a.language == "en"
+    entry = AuditEntry.objects.get(object_id=sales_a.pk, action="updated")
+    assert entry.actor == sales_a
+    assert entry.changes["last_name"] == ["Bakker", "Bakker-Smit"]
+
+
+def test_a_profile_error_is_shown_on_the_form(sales_a, client_for):
+    response = client_for(sales_a).post(
+        reverse("core:profile"), {"first_name": "D" * 200, "email": "daan@x.nl"}
+    )
+
+    assert response.status_code == 200
+    assert "first_name" in response.context["form"].errors
+
+
+def test_a_changed_password_is_recorded_and_keeps_the_user_logged_in(sales_a, client_for):
+    from koers.core.factories import DEMO_PASSWORD
+
+    client = client_for(sales_a)
+    response = client.post(
+        reverse("core:password-change"),
+        {
+            "old_password": DEMO_PASSWORD,
+            "new_password1": "een-nieuw-lang-wachtwoord",
+            "new_password2": "een-nieuw-lang-wachtwoord",
+        },
+    )
+
+    assert response.url == reverse("core:profile")
+    sales_a.refresh_from_db()
+    assert sales_a.check_password("een-nieuw-lang-wachtwoord")
+    assert client.get(reverse("core:profile")).status_code == 200
+    entry = AuditEntry.objects.get(object_id=sales_a.pk, action="updated")
+    assert list(entry.changes) == ["password"]

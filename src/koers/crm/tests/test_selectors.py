@@ -146,3 +146,12 @@ def test_contact_count_by_stage_on_the_start_page_counts_own_contacts(sales_a, c
     assert counts[LifecycleStage.LEAD] == 2
     assert counts[LifecycleStage.CUSTOMER] == 1
     assert summary["my_contacts"] == Contact.objects.filter(owner=sales_a).count() == 3
+
+
+def test_the_city_filter_ignores_case_beyond_ascii(sales_a):
+    CompanyFactory(name="Bodensee Consulting", city="Überlingen", owner=sales_a)
+    CompanyFactory(name="Elders", city="Utrecht", owner=sales_a)
+
+    found = selectors.company_list_for_user(user=sales_a, city="  überlingen ")
+
+    assert [company.name for company in found] == ["Bodensee Consulting"]

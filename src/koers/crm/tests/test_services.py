@@ -73,7 +73,10 @@ def test_company_update_records_only_what_changed(sales_a, colleague_a):
     assert updates.count() == 1
     assert updates.get().changes == {
         "city": ["Utrecht", "Amersfoort"],
-        "owner": [str(sales_a), str(colleague_a)],
+        "owner": [
+            {"id": sales_a.pk, "name": str(sales_a)},
+            {"id": colleague_a.pk, "name": str(colleague_a)},
+        ],
     }
     with translation.override("en"):
         history = audit_trail_for(instance=company)
@@ -161,3 +164,92 @@ def test_trash_purge_erases_old_records_and_their_audited_values(sales_a):
     entries = AuditEntry.objects.filter(object_id=old.pk, content_type__model="contact")
     assert entries.count() == 2
     assert all(entry.changes == {} and entry.object_repr == "" for entry in entries)
+
+
+def test_moving_a_contact_between_two_companies_of_the_same_name_is_saved_and_audited(sales_a):
+    first = CompanyFactory(name="Bakker B.V.", owner=sales_a)
+    second = CompanyFactory(name="Bakker B.V.", owner=sales_a)
+    contact = ContactFactory(company=first, owner=sales_a)
+
+    services.contact_update(actor=sales_a, contact=contact, company=second)
+
+    contact.refresh_from_db()
+    assert contact.company == second
+    entry = AuditEntry.objects.get(object_id=contact.pk, action=AuditEntry.Action.UPDATED)
+    assert entry.changes["company"] == [
+        {"id": first.pk, "name": "Bakker B.V."},
+        {"id": second.pk, "name": "Bakker B.V."},
+    ]
+
+
+def test_a_record_keeps_a_linked_company_the_editor_cannot_see(sales_a, sales_b):
+    other_team = CompanyFactory(owner=sales_b)
+    contact = ContactFactory(company=other_team, owner=sales_a)
+    subsidiary = CompanyFactory(parent=other_team, owner=sales_a)
+
+    services.contact_update(actor=sales_a, contact=contact, company=other_team, job_title="Inkoper")
+    services.company_update(actor=sales_a, company=subsidiary, parent=other_team, city="Ede")
+
+    contact.refresh_from_db()
+    subsidiary.refresh_from_db()
+    assert (contact.job_title, contact.company) == ("Inkoper", other_team)
+    assert (subsidiary.city, subsidiary.parent) == ("Ede", other_team)
+
+
+def test_phone_and_vat_numbers_follow_the_companys_country(sales_a):
+    company = services.company_create(
+        actor=sales_a,
+        name="Berliner Software GmbH",
+        country="DE",
+        phone="030 1234567",
+        vat_number="136695976",
+        owner=sales_a,
+    )
+    contact = services.contact_create(
+        actor=sales_a, last_name="Schmidt", company=company, phone="030 7654321", owner=sales_a
+    )
+
+    assert company.phone == "+49301234567"
+    assert company.vat_number == "DE136695976"
+    assert contact.phone == "+49307654321"
+
+
+def test_a_company_cannot_become_the_parent_of_its_own_parent(sales_a):
+    holding = CompanyFactory(owner=sales_a)
+    daughter = CompanyFactory(owner=sales_a, parent=holding)
+    granddaughter = CompanyFactory(owner=sales_a, parent=daughter)
+
+    with pytest.raises(ValidationError) as raised:
+        services.company_update(actor=sales_a, company=holding, parent=granddaughter)
+
+    assert "parent" in raised.value.message_dict
+    holding.refresh_from_db()
+    assert holding.parent is None
+
+
+def test_trash_purge_records_that_live_records_lost_their_link(sales_a):
+    gone = CompanyFactory(name="Failliet B.V.", owner=sales_a)
+    stays = ContactFactory(company=gone, owner=sales_a)
+    subsidiary = CompanyFactory(parent=gone, owner=sales_a)
+    services.record_delete(actor=sales_a, record=gone)
+    Company.objects.filter(pk=gone.pk).update(deleted_at=timezone.now() - timedelta(days=31))
+
+    services.trash_purge(older_than_days=30)
+
+    stays.refresh_from_db()
+    subsidiary.refresh_from_db()
+    assert stays.company is None
+    assert subsidiary.parent is None
+    unlinked = AuditEntry.objects.get(object_id=stays.pk, content_type__model="contact")
+    assert unlinked.changes == {"company": [{"id": gone.pk, "name": "Failliet B.V."}, None]}
+    assert unlinked.actor is None
+    assert AuditEntry.objects.filter(object_id=subsidiary.pk, changes__has_key="parent").exists()
+
+
+def test_the_city_filter_follows_an_edited_city(sales_a):
+    company = CompanyFactory(city="Utrecht", owner=sales_a)
+
+    services.company_update(actor=sales_a, company=company, city="'s-Hertogenbosch")
+
+    company.refresh_from_db()
+    assert company.city_key == "'s-hertogenbosch"
