@@ -216,7 +216,6 @@ if env_flag("KOERS_HTTPS"):
     SECURE_HSTS_SECONDS = 31536000
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-MESSAGE_TAGS = {40: "danger"}
 
 # Deleted companies and contacts stay in the trash this long, then are erased.
 KOERS_TRASH_DAYS = int(os.environ.get("KOERS_TRASH_DAYS", "30"))

@@ -139,9 +139,13 @@ def company_edit(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _move_to_trash(request, record, list_url_name: str) -> HttpResponse:
+def _move_to_trash(request, record, list_url_name: str, restore_url_name: str) -> HttpResponse:
     services.record_delete(actor=request.user, record=record)
-    messages.success(request, _("%(record)s has been moved to the trash.") % {"record": record})
+    messages.success(
+        request,
+        _("%(record)s has been moved to the trash.") % {"record": record},
+        extra_tags="undo:" + reverse(restore_url_name, args=[record.pk]),  # one-click undo
+    )
     return redirect(list_url_name)
 
 
@@ -154,7 +158,7 @@ def _restore(request, record) -> HttpResponse:
 @require_POST
 def company_delete(request: HttpRequest, pk: int) -> HttpResponse:
     company = selectors.company_get_for_user(user=request.user, pk=pk)
-    return _move_to_trash(request, company, "crm:company-list")
+    return _move_to_trash(request, company, "crm:company-list", "crm:company-restore")
 
 
 @require_POST
@@ -239,7 +243,7 @@ def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def contact_delete(request: HttpRequest, pk: int) -> HttpResponse:
     contact = selectors.contact_get_for_user(user=request.user, pk=pk)
-    return _move_to_trash(request, contact, "crm:contact-list")
+    return _move_to_trash(request, contact, "crm:contact-list", "crm:contact-restore")
 
 
 @require_POST

@@ -147,7 +147,9 @@ def test_editing_records_the_change_in_the_history_on_the_page(sales_a, client_f
 def test_delete_and_restore_through_the_trash(sales_a, client_for, company_a):
     client = client_for(sales_a)
 
-    client.post(reverse("crm:company-delete", args=[company_a.pk]))
+    deleted = client.post(reverse("crm:company-delete", args=[company_a.pk]), follow=True)
+    restore_url = reverse("crm:company-restore", args=[company_a.pk])
+    assert f'action="{restore_url}"' in deleted.content.decode()  # the message offers undo
     assert client.get(company_a.get_absolute_url()).status_code == 404
     assert company_a.name in client.get(reverse("crm:trash")).content.decode()
     assert company_a.name not in client.get(reverse("crm:company-list")).content.decode()
