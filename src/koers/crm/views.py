@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from koers.core.paging import PAGE_SIZES, count_page, paginate
+from koers.core.listing import list_page
 from koers.core.selectors import audit_trail_for, saved_view_list_for_user
 from koers.core.services import check_can_edit_records
 from koers.crm import selectors, services
@@ -15,25 +15,6 @@ from koers.crm.forms import CompanyFilterForm, CompanyForm, ContactFilterForm, C
 
 COMPANY_LIST = "crm.companies"
 CONTACT_LIST = "crm.contacts"
-
-
-def _is_list_refresh(request: HttpRequest) -> bool:
-    # htmx asks for the table only; a boosted or full request gets the whole page.
-    return (
-        request.headers.get("HX-Request") == "true"
-        and request.headers.get("HX-Target") == "record-list"
-    )
-
-
-def _list_page(request, rows, *, template: str, partial: str, context: dict) -> HttpResponse:
-    """Render one page of `rows`: the whole page, the table only (htmx), or the footer's count."""
-    page_args = {"page": request.GET.get("page"), "per_page": request.GET.get("per_page")}
-    if request.GET.get("count") == "1":
-        # The list's footer asks for this right after the rows are on screen.
-        page = count_page(rows, **page_args)
-        return render(request, "partials/pagination.html", {"page": page, "page_sizes": PAGE_SIZES})
-    context = {"page": paginate(rows, **page_args), "page_sizes": PAGE_SIZES, **context}
-    return render(request, partial if _is_list_refresh(request) else template, context)
 
 
 def _record_list(request, *, form, rows, list_name: str, template: str, partial: str, extra=None):
@@ -44,7 +25,7 @@ def _record_list(request, *, form, rows, list_name: str, template: str, partial:
         "saved_views": saved_view_list_for_user(user=request.user, list_name=list_name),
         **(extra or {}),
     }
-    return _list_page(request, rows, template=template, partial=partial, context=context)
+    return list_page(request, rows, template=template, partial=partial, context=context)
 
 
 def start_section_context(user) -> dict:
@@ -253,7 +234,7 @@ def contact_restore(request: HttpRequest, pk: int) -> HttpResponse:
 
 def trash(request: HttpRequest) -> HttpResponse:
     kind = "contacts" if request.GET.get("kind") == "contacts" else "companies"
-    return _list_page(
+    return list_page(
         request,
         selectors.trash_for_user(user=request.user, kind=kind),
         template="crm/trash.html",
