@@ -52,6 +52,7 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 INSTALLED_APPS = [
     "koers.core",
     "koers.crm",
+    "koers.pipeline",
     "koers.core.apps.BackOfficeConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -92,6 +93,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "koers.core.context_processors.notifications",
             ],
         },
     },

@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import Q, Sum
 from django.utils import timezone
 
-from koers.core.models import AuditEntry, RoleVisibility, SavedView, Team, User
+from koers.core.models import AuditEntry, Notification, RoleVisibility, SavedView, Team, User
 
 # Until an admin sets a rule: sales, success and read-only users see their team's records;
 # managers, marketing (who work across the whole database) and admins see all.
@@ -141,3 +141,11 @@ def saved_view_list_for_user(*, user: User, list_name: str) -> models.QuerySet[S
         .select_related("owner")
         .order_by("name", "id")
     )
+
+
+def notification_list_for_user(*, user: User) -> models.QuerySet[Notification]:
+    return Notification.objects.filter(recipient=user).select_related("actor")
+
+
+def notification_unread_count(*, user: User) -> int:
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()

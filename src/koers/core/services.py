@@ -1,5 +1,6 @@
 """Writes of core: users, teams, visibility rules, the audit trail, saved views."""
 
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -7,9 +8,10 @@ from django.contrib.auth.password_validation import validate_password
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from koers.core.models import AuditEntry, RoleVisibility, SavedView, Team, User
+from koers.core.models import AuditEntry, Notification, RoleVisibility, SavedView, Team, User
 from koers.core.selectors import DEFAULT_SCOPES
 
 
@@ -274,3 +276,22 @@ def saved_view_save(
 def saved_view_delete(*, owner: User, saved_view_id: int) -> None:
     """Delete one of the user's own saved views."""
     SavedView.objects.filter(owner=owner, pk=saved_view_id).delete()
+
+
+def notify(
+    *, recipient: User, actor: User | None, message: Callable[[], str], url: str = ""
+) -> Notification:
+    """Tell one user something; `message` is called in the recipient's language."""
+    with translation.override(recipient.language or settings.LANGUAGE_CODE):
+        text = str(message())
+    return Notification.objects.create(
+        recipient=recipient, actor=actor, message=text[:300], url=url
+    )
+
+
+def notifications_mark_read(*, user: User, notification_id: int | None = None) -> None:
+    """Mark one of the user's notifications read, or all of them."""
+    unread = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    if notification_id is not None:
+        unread = unread.filter(pk=notification_id)
+    unread.update(read_at=timezone.now())

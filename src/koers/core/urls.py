@@ -18,6 +18,9 @@ urlpatterns = [
     path("settings/teams/new/", views.team_form, name="team-create"),
     path("settings/teams/<int:pk>/", views.team_form, name="team-edit"),
     path("settings/visibility/", views.visibility, name="visibility"),
+    path("notifications/", views.notification_list, name="notification-list"),
+    path("notifications/read/", views.notifications_read_all, name="notifications-read-all"),
+    path("notifications/<int:pk>/", views.notification_open, name="notification-open"),
     path("saved-views/", views.saved_view_save, name="saved-view-save"),
     path("saved-views/<int:pk>/delete/", views.saved_view_delete, name="saved-view-delete"),
 ]

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from koers.core import selectors, services, startpage
 from koers.core.clients import client_ip_address
 from koers.core.forms import ProfileForm, TeamForm, UserForm, VisibilityForm
+from koers.core.listing import list_page
 from koers.core.models import Team, User
 
 
@@ -202,3 +203,32 @@ def saved_view_delete(request: HttpRequest, pk: int) -> HttpResponse:
     services.saved_view_delete(owner=request.user, saved_view_id=pk)
     messages.success(request, _("View deleted."))
     return redirect(_safe_next(request, reverse("core:start")))
+
+
+def notification_list(request: HttpRequest) -> HttpResponse:
+    return list_page(
+        request,
+        selectors.notification_list_for_user(user=request.user),
+        template="core/notification_list.html",
+        partial="core/partials/notification_table.html",
+        context={},
+    )
+
+
+@require_POST
+def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
+    notification = get_object_or_404(selectors.notification_list_for_user(user=request.user), pk=pk)
+    services.notifications_mark_read(user=request.user, notification_id=notification.pk)
+    # Only a path on this site: a notification is not a way to send anyone elsewhere.
+    target = (
+        notification.url
+        if notification.url.startswith("/") and not notification.url.startswith("//")
+        else ""
+    )
+    return redirect(target or "core:notification-list")
+
+
+@require_POST
+def notifications_read_all(request: HttpRequest) -> HttpResponse:
+    services.notifications_mark_read(user=request.user)
+    return redirect("core:notification-list")
