@@ -21,7 +21,7 @@ from koers.core.services import (
     check_can_edit_records,
 )
 from koers.crm import normalise
-from koers.crm.models import Company, Contact, fold_city
+from koers.crm.models import Company, Contact, TrashableModel, fold_city
 from koers.crm.selectors import company_visible_to
 
 COMPANY_FIELDS = [
@@ -238,8 +238,9 @@ def _apply_update(
 
 
 @transaction.atomic
-def record_delete(*, actor: User, record: Company | Contact) -> None:
-    """Move a company or contact to the trash; it can be restored until the trash is emptied."""
+def record_delete(*, actor: User, record: TrashableModel) -> None:
+    """Move a record (a company, contact, deal …) to the trash; it can be restored until the
+    trash is emptied."""
     check_can_edit_records(actor)
     if record.is_deleted:
         return
@@ -250,8 +251,8 @@ def record_delete(*, actor: User, record: Company | Contact) -> None:
 
 
 @transaction.atomic
-def record_restore(*, actor: User, record: Company | Contact) -> None:
-    """Take a company or contact out of the trash."""
+def record_restore(*, actor: User, record: TrashableModel) -> None:
+    """Take a record out of the trash."""
     check_can_edit_records(actor)
     if not record.is_deleted:
         return
@@ -261,33 +262,51 @@ def record_restore(*, actor: User, record: Company | Contact) -> None:
     audit_record(actor=actor, action=AuditEntry.Action.RESTORED, instance=record)
 
 
+def _unlinked_by_erasing(model: type[models.Model], erased: dict[int, dict], expired: Q) -> list:
+    """(record, audit changes) for every record that stays and points at an erased one.
+
+    Found through the model's relations, so a later app's records (a deal's company) are
+    covered without crm knowing them.
+    """
+    unlinked = []
+    for relation in model._meta.related_objects:
+        if relation.on_delete is not models.SET_NULL:
+            continue
+        field = relation.field
+        records = relation.related_model._default_manager.filter(**{f"{field.attname}__in": erased})
+        if relation.related_model in (Company, Contact):
+            records = records.exclude(expired)  # erased themselves in this same run
+        unlinked += [
+            (record, {field.name: [erased[getattr(record, field.attname)], None]})
+            for record in records
+        ]
+    return unlinked
+
+
 @transaction.atomic
 def trash_purge(*, older_than_days: int) -> int:
     """Erase companies and contacts that have been in the trash longer than the given days.
 
     Their audit entries keep who did what and when, but lose the values, so nothing
-    personal outlives the record. Records that stay and pointed at an erased company
-    lose that link, and their history says so. Safe to run twice.
+    personal outlives the record. Records that stay and pointed at an erased one lose
+    that link, and their history says so. Safe to run twice.
     """
     cutoff = timezone.now() - timedelta(days=older_than_days)
     expired = Q(deleted_at__lt=cutoff)
-    erased_companies = {
-        pk: {"id": pk, "name": name}
-        for pk, name in Company.objects.filter(expired).values_list("id", "name")
-    }
-    unlinked = [
-        (contact, {"company": [erased_companies[contact.company_id], None]})
-        for contact in Contact.objects.filter(company_id__in=erased_companies).exclude(expired)
-    ] + [
-        (company, {"parent": [erased_companies[company.parent_id], None]})
-        for company in Company.objects.filter(parent_id__in=erased_companies).exclude(expired)
-    ]
-    audit_record_many(actor=None, action=AuditEntry.Action.UPDATED, changes_by_record=unlinked)
     erased = 0
     for model in (Contact, Company):
-        ids = list(model.objects.filter(expired).values_list("id", flat=True))
-        if ids:
-            audit_scrub(model=model, object_ids=ids)
-            # Again with the cutoff: a record restored meanwhile is not erased.
-            erased += model.objects.filter(expired, id__in=ids).delete()[0]
+        records = {
+            record.pk: {"id": record.pk, "name": str(record)}
+            for record in model.objects.filter(expired)
+        }
+        if not records:
+            continue
+        audit_record_many(
+            actor=None,
+            action=AuditEntry.Action.UPDATED,
+            changes_by_record=_unlinked_by_erasing(model, records, expired),
+        )
+        audit_scrub(model=model, object_ids=list(records))
+        # Again with the cutoff: a record restored meanwhile is not erased.
+        erased += model.objects.filter(expired, id__in=list(records)).delete()[0]
     return erased

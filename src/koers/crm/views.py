@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 from koers.core.listing import list_page
 from koers.core.selectors import audit_trail_for, saved_view_list_for_user
 from koers.core.services import check_can_edit_records
-from koers.crm import selectors, services
+from koers.crm import panels, selectors, services
 from koers.crm.forms import CompanyFilterForm, CompanyForm, ContactFilterForm, ContactForm
 
 COMPANY_LIST = "crm.companies"
@@ -73,6 +73,7 @@ def company_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 user=request.user, pk=company.parent_id
             ),
             "history": audit_trail_for(instance=company),
+            "panels": panels.panels_for("company", user=request.user, record=company),
         },
     )
 
@@ -187,6 +188,7 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 user=request.user, pk=contact.company_id
             ),
             "history": audit_trail_for(instance=contact),
+            "panels": panels.panels_for("contact", user=request.user, record=contact),
         },
     )
 

@@ -367,7 +367,7 @@ def test_saved_views_keep_a_filter_for_their_owner_and_can_be_shared(
 def test_the_start_page_shows_the_users_own_numbers(sales_a, client_for, company_a):
     ContactFactory.create_batch(3, company=company_a, owner=sales_a, lifecycle_stage="lead")
     response = client_for(sales_a).get(reverse("core:start"))
-    section = response.context["sections"][0][1]
+    section = dict(response.context["sections"])["crm/partials/start_section.html"]
     assert section["my_companies"] == 1
     assert section["my_contacts"] == 3
     assert section["chart"]["values"] == [3]

@@ -1,22 +1,26 @@
-// Draw the bar charts of a page from the JSON next to them; a click on a bar opens its records.
+// Draw the bar charts of a page from the JSON next to them. The JSON holds labels, values,
+// optionally a second series ("totals" behind "values"), links to open per bar, and
+// "horizontal" for long labels.
 document.addEventListener("DOMContentLoaded", () => {
   for (const canvas of document.querySelectorAll("canvas[data-bar-chart]")) {
     const data = JSON.parse(document.getElementById(canvas.dataset.barChart).textContent);
+    const datasets = [{ label: data.label || "", data: data.values, backgroundColor: "#066fd1", borderRadius: 4 }];
+    if (data.totals) {
+      datasets.push({ label: data.totals_label || "", data: data.totals, backgroundColor: "#c8dcf3", borderRadius: 4 });
+    }
     new Chart(canvas, {
       type: "bar",
-      data: {
-        labels: data.labels,
-        datasets: [{ data: data.values, backgroundColor: "#066fd1", borderRadius: 4 }],
-      },
+      data: { labels: data.labels, datasets },
       options: {
+        indexAxis: data.horizontal ? "y" : "x",
         maintainAspectRatio: false,
-        plugins: { legend: { display: false } },
-        scales: { y: { beginAtZero: true, ticks: { precision: 0 } } },
+        plugins: { legend: { display: Boolean(data.totals) } },
+        scales: { x: { beginAtZero: true }, y: { beginAtZero: true, ticks: { precision: 0 } } },
         onClick: (_event, elements) => {
-          if (elements.length) window.location.href = data.links[elements[0].index];
+          if (elements.length && data.links) window.location.href = data.links[elements[0].index];
         },
         onHover: (event, elements) => {
-          event.native.target.style.cursor = elements.length ? "pointer" : "default";
+          event.native.target.style.cursor = elements.length && data.links ? "pointer" : "default";
         },
       },
     });
