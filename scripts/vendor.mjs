@@ -17,6 +17,7 @@ const files = {
   "htmx.org/dist/htmx.min.js": "htmx/htmx.min.js",
   "alpinejs/dist/cdn.min.js": "alpinejs/alpine.min.js",
   "chart.js/dist/chart.umd.min.js": "chartjs/chart.umd.min.js",
+  "sortablejs/Sortable.min.js": "sortablejs/Sortable.min.js",
 };
 
 rmSync(target, { recursive: true, force: true });

@@ -69,7 +69,7 @@ def run(*, demo_data: bool = False) -> int:
         counts = demo.load()
         print(
             f"Koers: {counts['companies']} companies, {counts['contacts']} contacts, "
-            f"{counts['users']} users",
+            f"{counts['deals']} deals, {counts['users']} users",
             flush=True,
         )
 
@@ -135,7 +135,8 @@ def demo_load() -> int:
     counts = demo.load()
     print(
         f"Koers: demo data loaded: {counts['companies']} companies, {counts['contacts']} contacts, "
-        f"{counts['users']} users. Log in as {demo.LOGIN_USERNAME} / {demo.LOGIN_PASSWORD}."
+        f"{counts['deals']} deals, {counts['users']} users. "
+        f"Log in as {demo.LOGIN_USERNAME} / {demo.LOGIN_PASSWORD}."
     )
     return 0
 

@@ -2,17 +2,20 @@
 
 Stroomlijn sells planning software to Dutch small and medium businesses. Its sales team is
 split into Noord and Zuid, with marketing and customer success beside it. `koers demo`
-(and `make run` on an empty database) creates its users, about 300 companies and about
-1,200 contacts, the same every time.
+(and `make run` on an empty database) creates its users, about 300 companies, about
+1,200 contacts, and its deals in two pipelines with their stage history, the same every
+time.
 """
 
 from datetime import timedelta
+from decimal import Decimal
 
 import factory.random
 from django.contrib.contenttypes.models import ContentType
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
+from koers.core.database import database_optimize
 from koers.core.factories import DEMO_PASSWORD, TeamFactory, UserFactory
 from koers.core.models import AuditEntry, User
 from koers.core.services import audit_diff, audit_snapshot
@@ -20,6 +23,8 @@ from koers.crm import factories as crm_factories
 from koers.crm.factories import CompanyFactory, ContactFactory
 from koers.crm.models import Company, Contact, LifecycleStage
 from koers.crm.services import COMPANY_FIELDS, CONTACT_FIELDS
+from koers.pipeline.models import Deal, DealContact, StageChange
+from koers.pipeline.services import DEAL_FIELDS, pipeline_create_from_template
 
 # username, first name, last name, role, team
 USERS = [
@@ -146,8 +151,155 @@ def load(*, companies: int = 300, seed: int = 2026) -> dict[str, int]:
         _audit_created(created_companies, COMPANY_FIELDS, lambda c: c.owner)
         + _audit_created(created_contacts, CONTACT_FIELDS, lambda c: c.owner)
     )
+    deals = _load_deals(
+        users=users, companies=created_companies, contacts=created_contacts, rng=rng, now=now
+    )
+    database_optimize()
     return {
         "users": len(users),
         "companies": len(created_companies),
         "contacts": len(created_contacts),
+        "deals": deals,
     }
+
+
+# Monthly fee of Stroomlijn's planning software by the customer's size (euros).
+MRR_BY_SIZE = {
+    "1": (29, 79),
+    "2-9": (79, 249),
+    "10-49": (199, 799),
+    "50-99": (499, 1_500),
+    "100-249": (999, 3_000),
+    "250-499": (2_000, 6_000),
+    "500-999": (4_000, 10_000),
+    "1000+": (8_000, 20_000),
+}
+# Lifecycle stage of the company → (chance of a deal, how far it got: an open stage's
+# position, "won" or "lost")
+DEAL_PLANS = {
+    LifecycleStage.CUSTOMER: (1.0, ["won"]),
+    LifecycleStage.FORMER_CUSTOMER: (1.0, ["won"]),
+    LifecycleStage.OPPORTUNITY: (1.0, [3, 4]),
+    LifecycleStage.SQL: (1.0, [1, 2]),
+    LifecycleStage.MQL: (0.5, [1]),
+    LifecycleStage.LEAD: (0.2, [1, "lost"]),
+    LifecycleStage.PROSPECT: (0.15, ["lost", 1]),
+    LifecycleStage.SUSPECT: (0.05, ["lost"]),
+}
+
+
+def _load_deals(*, users, companies, contacts, rng, now) -> int:
+    """Deals with a stage history: open ones at prospects, won ones at customers, lost ones
+    with their reasons, and upsell at a part of the customers."""
+    inbound = pipeline_create_from_template(actor=users["anouk"], sales_model="inbound")
+    relationship = pipeline_create_from_template(
+        actor=users["anouk"], sales_model="relationship", name="Klanten: uitbreiding"
+    )
+    stages = {
+        pipeline.pk: list(pipeline.stages.order_by("position"))
+        for pipeline in (inbound, relationship)
+    }
+    people = {}
+    for contact in contacts:
+        people.setdefault(contact.company_id, []).append(contact)
+
+    deals, moves, links = [], [], []
+    for company in companies:
+        chance, outcomes = DEAL_PLANS[company.lifecycle_stage]
+        if rng.random() >= chance:
+            continue
+        plans = [(inbound, rng.choice(outcomes))]
+        if company.lifecycle_stage == LifecycleStage.CUSTOMER and rng.random() < 0.4:
+            plans.append((relationship, rng.choice([1, 2, "won", "first_check_in"])))
+        for pipeline, outcome in plans:
+            deal, path = _demo_deal(
+                company, pipeline, stages[pipeline.pk], outcome, users, rng, now
+            )
+            deals.append(deal)
+            moves.append(path)
+    created = Deal.objects.bulk_create(deals)
+    for deal, path in zip(created, moves, strict=True):
+        deal.created_at = path[0][1]  # bulk_create stamped them with now
+        previous = None
+        for stage, at in path:
+            links.append(
+                StageChange(deal=deal, from_stage=previous, to_stage=stage, actor=deal.owner, at=at)
+            )
+            previous = stage
+    Deal.objects.bulk_update(created, ["created_at"])
+    StageChange.objects.bulk_create(links)
+    committee = []
+    for deal in created:
+        members = people.get(deal.company_id, [])[: rng.randint(1, 4)]
+        for index, contact in enumerate(members):
+            # Negotiating needs a decision maker on the deal: the first person is one.
+            role = Contact.DMURole.DECISION_MAKER if index == 0 else (contact.dmu_role or "")
+            committee.append(DealContact(deal=deal, contact=contact, dmu_role=role))
+    DealContact.objects.bulk_create(committee)
+    AuditEntry.objects.bulk_create(_audit_created(created, DEAL_FIELDS, lambda deal: deal.owner))
+    Deal.objects.filter(pk__in=[deal.pk for deal in created]).update(
+        updated_at=models.F("last_activity_at")
+    )
+    return len(created)
+
+
+def _demo_deal(company, pipeline, stages, outcome, users, rng, now):
+    open_stages = [stage for stage in stages if stage.kind == "open"]
+    won = next(stage for stage in stages if stage.kind == "won")
+    lost = next(stage for stage in stages if stage.kind == "lost")
+    if outcome == "won":
+        path_stages = [*open_stages, won]
+    elif outcome == "lost":
+        path_stages = [*open_stages[: rng.randint(1, 2)], lost]
+    elif outcome == "first_check_in":
+        path_stages = [
+            *open_stages,
+            won,
+            next(stage for stage in stages if stage.key == "first_check_in"),
+        ]
+    else:
+        path_stages = open_stages[:outcome]
+    low, high = MRR_BY_SIZE[company.employee_band]
+    monthly = Decimal(rng.randrange(low, high + 1, 5 if high < 500 else 50))
+    one_off = monthly * rng.randint(2, 6) if pipeline.sales_model == "inbound" else Decimal(0)
+    # Bigger customers take longer: a step between stages lasts longer for them.
+    step_days = {"1": 4, "2-9": 6, "10-49": 9, "50-99": 12, "100-249": 16}.get(
+        company.employee_band, 24
+    )
+    started = max(
+        company.created_at + timedelta(days=rng.randint(0, 40)), now - timedelta(days=400)
+    )
+    at, path = started, []
+    for stage in path_stages:
+        path.append((stage, min(at, now - timedelta(hours=1))))
+        at += timedelta(days=rng.uniform(0.4, 1.6) * step_days)
+    last_at = path[-1][1]
+    closed_stage = path[-1][0]
+    deal = Deal(
+        name=f"{company.name}: {'uitbreiding' if pipeline.sales_model == 'relationship' else 'planning'}",
+        pipeline=pipeline,
+        stage=closed_stage,
+        company=company,
+        amount_one_off=one_off,
+        amount_recurring=monthly,
+        value=one_off + 12 * monthly,
+        expected_close_on=(
+            last_at.date()
+            if closed_stage.kind != "open"
+            else (now + timedelta(days=rng.randint(-15, 90))).date()
+        ),
+        owner=users["eva"] if pipeline.sales_model == "relationship" else company.owner,
+        source=rng.choice(["website", "web_form", "referral", "event", "outbound", "partner"]),
+        first_touch_at=company.created_at,
+        last_activity_at=last_at,
+    )
+    if closed_stage.kind == "open" and rng.random() < 0.75:
+        # Most open deals were worked on lately (calls, emails); the rest have stalled.
+        deal.last_activity_at = max(last_at, now - timedelta(days=rng.uniform(0.1, 10)))
+    if closed_stage.kind in ("won", "post_sale"):
+        deal.status = Deal.Status.WON
+        deal.won_at = next(at for stage, at in path if stage.kind == "won")
+    elif closed_stage.kind == "lost":
+        deal.status, deal.lost_at = Deal.Status.LOST, last_at
+        deal.lost_reason = rng.choice(["price", "competitor", "no_budget", "no_decision", "no_fit"])
+    return deal, path

@@ -4,5 +4,6 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("koers.core.urls")),
     path("", include("koers.crm.urls")),
+    path("", include("koers.pipeline.urls")),
     path("admin/", admin.site.urls),
 ]
