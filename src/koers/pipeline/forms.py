@@ -198,6 +198,7 @@ class DealFilterForm(BoardFilterForm):
         label=_("status"), required=False, choices=[("", _("Any status")), *Deal.Status.choices]
     )
     stalled = forms.BooleanField(label=_("stalled"), required=False)
+    trash = forms.BooleanField(required=False, widget=forms.HiddenInput)
     company_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
     sort = forms.ChoiceField(required=False, choices=[(key, key) for key in DEAL_SORTS])
     per_page = forms.TypedChoiceField(

@@ -1,7 +1,7 @@
 """Writes of pipelines, stages and deals: validated, audited, every stage change recorded."""
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -16,6 +16,7 @@ from koers.core.models import AuditEntry, User
 from koers.core.services import (
     audit_diff,
     audit_record,
+    audit_scrub,
     audit_snapshot,
     check_can_edit_records,
     notify,
@@ -511,3 +512,16 @@ def deal_hand_off(
             url=reverse("pipeline:deal-detail", args=[deal.pk]),
         )
     return deal
+
+
+@transaction.atomic
+def deal_trash_purge(*, older_than_days: int) -> int:
+    """Erase deals that have been in the trash longer than the given days; their audit
+    entries keep who did what and when, without the values. Safe to run twice."""
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    expired = Deal.objects.filter(deleted_at__lt=cutoff)
+    ids = list(expired.values_list("id", flat=True))
+    if not ids:
+        return 0
+    audit_scrub(model=Deal, object_ids=ids)
+    return expired.filter(id__in=ids).delete()[1].get("pipeline.Deal", 0)

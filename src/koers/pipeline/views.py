@@ -1,6 +1,7 @@
 import itertools
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -232,7 +233,12 @@ def deal_list(request: HttpRequest) -> HttpResponse:
         deals,
         template="pipeline/deal_list.html",
         partial="pipeline/partials/deal_table.html",
-        context={"form": form, "is_filtered": bool(set(filters) - {"sort"})},
+        context={
+            "form": form,
+            "is_filtered": bool(set(filters) - {"sort"}),
+            "trash": filters.get("trash", False),
+            "trash_days": settings.KOERS_TRASH_DAYS,
+        },
     )
 
 

@@ -1,12 +1,15 @@
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from koers.core.models import Notification
 from koers.crm.factories import CompanyFactory, ContactFactory
 from koers.pipeline.factories import DealFactory, PipelineFactory
 from koers.pipeline.models import Deal, Pipeline, StageChange
+from koers.pipeline.services import deal_trash_purge
 
 
 @pytest.fixture
@@ -252,3 +255,21 @@ def test_moving_a_deal_records_the_change_once(client_for, sales_a, pipeline, de
         reverse("pipeline:deal-move", args=[deal_a.pk]), {"stage": needs.pk, "from": "board"}
     )
     assert StageChange.objects.filter(deal=deal_a, to_stage=needs).count() == 1
+
+
+def test_a_deleted_deal_waits_in_the_trash_to_be_restored_or_erased(
+    client_for, sales_a, deal_a, deal_b
+):
+    client = client_for(sales_a)
+    client.post(reverse("pipeline:deal-delete", args=[deal_a.pk]))
+    trash = client.get(reverse("pipeline:deal-list"), {"trash": "on"})
+    assert [deal.name for deal in trash.context["page"].rows] == ["Deal van team A"]
+
+    client.post(reverse("pipeline:deal-restore", args=[deal_a.pk]))
+    assert client.get(deal_a.get_absolute_url()).status_code == 200
+
+    client.post(reverse("pipeline:deal-delete", args=[deal_a.pk]))
+    Deal.objects.filter(pk=deal_a.pk).update(deleted_at=timezone.now() - timedelta(days=31))
+    assert deal_trash_purge(older_than_days=30) == 1
+    assert not Deal.objects.filter(pk=deal_a.pk).exists()
+    assert Deal.objects.filter(pk=deal_b.pk).exists()
