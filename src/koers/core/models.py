@@ -69,6 +69,11 @@ class User(AbstractUser):
     def is_admin(self) -> bool:
         return self.role == self.Role.ADMIN
 
+    @property
+    def can_manage_settings(self) -> bool:
+        """Managers and admins set up what the whole team works with (pipelines, rules)."""
+        return self.role in (self.Role.ADMIN, self.Role.MANAGER)
+
 
 class RoleVisibility(models.Model):
     """Which records the users of a role see: their own, their team's, or all."""

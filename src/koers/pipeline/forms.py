@@ -125,6 +125,11 @@ class PipelineForm(StyledForm):
     )
     is_active = forms.BooleanField(label=_("in use"), required=False)
 
+    def __init__(self, *args, can_manage: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.disabled = not can_manage
+
 
 class StageForm(StyledForm):
     name = forms.CharField(label=_("name"), max_length=100, required=False)
@@ -139,7 +144,6 @@ class StageForm(StyledForm):
 
     def __init__(self, *args, stage: Stage | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["required"].widget.attrs["class"] = "form-check-input"
         if stage is not None and stage.key:
             self.fields["name"].widget.attrs["placeholder"] = stage.label
             self.fields["name"].help_text = _(

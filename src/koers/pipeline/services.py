@@ -46,7 +46,7 @@ STAGE_FIELDS = ["name", "kind", "probability", "required"]
 
 
 def check_can_manage_pipelines(user: User) -> None:
-    if user.role not in (User.Role.ADMIN, User.Role.MANAGER):
+    if not user.can_manage_settings:
         raise PermissionDenied(_("Only managers and administrators may change pipelines."))
 
 

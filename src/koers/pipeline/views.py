@@ -57,7 +57,7 @@ def pipeline_list(request: HttpRequest) -> HttpResponse:
             "pipelines": selectors.pipeline_list(),
             "templates": TEMPLATES,
             "form": NewPipelineForm(),
-            "can_manage": request.user.role in ("admin", "manager"),
+            "can_manage": request.user.can_manage_settings,
         },
     )
 
@@ -88,6 +88,7 @@ def pipeline_settings(request: HttpRequest, pk: int) -> HttpResponse:
             "stall_days": pipeline.stall_days,
             "is_active": pipeline.is_active,
         },
+        can_manage=request.user.can_manage_settings,
     )
     if request.method == "POST":
         services.check_can_manage_pipelines(request.user)
@@ -107,6 +108,7 @@ def pipeline_settings(request: HttpRequest, pk: int) -> HttpResponse:
             "form": form,
             "stages": selectors.stage_list(pipeline=pipeline),
             "requirements": dict(Stage.Requirement.choices),
+            "can_manage": request.user.can_manage_settings,
         },
     )
 
