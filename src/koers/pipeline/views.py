@@ -200,7 +200,9 @@ def deal_move(request: HttpRequest, pk: int) -> HttpResponse:
     """Move a deal to a stage, from the board (answers with the board) or its page."""
     deal = selectors.deal_get_for_user(user=request.user, pk=pk)
     stage_id = request.POST.get("stage", "")
-    stage = get_object_or_404(Stage, pk=stage_id if stage_id.isdigit() else 0, pipeline=deal.pipeline)
+    stage = get_object_or_404(
+        Stage, pk=stage_id if stage_id.isdigit() else 0, pipeline=deal.pipeline
+    )
     message, lost_deal = "", None
     try:
         services.deal_move(

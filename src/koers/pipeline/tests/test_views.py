@@ -277,7 +277,15 @@ def test_a_deleted_deal_waits_in_the_trash_to_be_restored_or_erased(
 
 def test_a_move_to_a_stage_that_does_not_exist_is_not_found(client_for, sales_a, deal_a):
     client = client_for(sales_a)
-    assert client.post(reverse("pipeline:deal-move", args=[deal_a.pk]), {"stage": "abc"}).status_code == 404
+    assert (
+        client.post(reverse("pipeline:deal-move", args=[deal_a.pk]), {"stage": "abc"}).status_code
+        == 404
+    )
     other_pipeline = PipelineFactory()
     foreign = other_pipeline.stages.first()
-    assert client.post(reverse("pipeline:deal-move", args=[deal_a.pk]), {"stage": foreign.pk}).status_code == 404
+    assert (
+        client.post(
+            reverse("pipeline:deal-move", args=[deal_a.pk]), {"stage": foreign.pk}
+        ).status_code
+        == 404
+    )
