@@ -1,0 +1,109 @@
+"""What the benchmarks that measure pages share: the database's facts and the slowest queries.
+
+Run inside a Django process. (bench/lists.py has its own copies of these, from before.)
+"""
+
+import sqlite3
+import statistics
+import time
+from collections.abc import Callable
+
+PG_SETTINGS = (
+    "shared_buffers",
+    "work_mem",
+    "effective_cache_size",
+    "random_page_cost",
+    "jit",
+    "max_parallel_workers_per_gather",
+)
+
+
+def ensure_pg_database(server: str, name: str) -> None:
+    """Create the PostgreSQL database `name` on `server` (a postgres:// URL) when missing."""
+    import psycopg
+
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def db_version(connection) -> str:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW server_version")
+            return f"PostgreSQL {cursor.fetchone()[0]}"
+    return f"SQLite {sqlite3.sqlite_version}"
+
+
+def server_settings(connection) -> dict:
+    """The settings that decide the plans, and the size of the database."""
+    with connection.cursor() as cursor:
+        if connection.vendor != "postgresql":
+            found = {}
+            for pragma in ("cache_size", "mmap_size", "page_size", "page_count"):
+                cursor.execute(f"PRAGMA {pragma}")
+                found[pragma] = cursor.fetchone()[0]
+            found["size_mib"] = round(found["page_size"] * found["page_count"] / 2**20)
+            cursor.execute("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")
+            found["analyzed"] = bool(cursor.fetchone()[0])
+            return found
+        cursor.execute(
+            "SELECT name, setting || coalesce(unit, '') FROM pg_settings WHERE name = ANY(%s)",
+            [list(PG_SETTINGS)],
+        )
+        found = dict(cursor.fetchall())
+        cursor.execute("SELECT pg_database_size(current_database())")
+        found["size_mib"] = round(cursor.fetchone()[0] / 2**20)
+        return found
+
+
+def explain(connection, sql: str, params) -> str:
+    """EXPLAIN (ANALYZE, BUFFERS) on PostgreSQL, EXPLAIN QUERY PLAN on SQLite."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", params)
+            return "\n".join(line for (line,) in cursor.fetchall())
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        return "\n".join(f"{row[0]:>3} {row[1]:>3} {row[3]}" for row in cursor.fetchall())
+
+
+def slowest_queries(connection, request: Callable[[], object], *, runs: int = 5, top: int = 2):
+    """The `top` queries of a page that take longest (median of `runs` requests), with plans.
+
+    Also returns the median time of every query of the page, in the order they ran.
+    """
+    timings: list[list[tuple[str, object, float]]] = []
+    for _ in range(runs):
+        seen = []
+
+        def record(execute, sql, params, many, context, seen=seen):
+            started = time.perf_counter()
+            try:
+                return execute(sql, params, many, context)
+            finally:
+                seen.append((sql, params, (time.perf_counter() - started) * 1000))
+
+        with connection.execute_wrapper(record):
+            request()
+        timings.append(seen)
+    length = min(len(run) for run in timings)
+    medians = [statistics.median(run[i][2] for run in timings) for i in range(length)]
+    ranked = sorted(range(length), key=medians.__getitem__, reverse=True)[:top]
+    slowest = []
+    for index in ranked:
+        sql, params, _ = timings[0][index]
+        slowest.append(
+            {
+                "position": index + 1,
+                "median_ms": round(medians[index], 2),
+                "sql": sql,
+                "params": [str(param) for param in params or ()],
+                "plan": explain(connection, sql, params),
+            }
+        )
+    every = [
+        {"position": i + 1, "median_ms": round(medians[i], 2), "sql": timings[0][i][0][:160]}
+        for i in range(length)
+    ]
+    return slowest, every
