@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "koers.core",
     "koers.crm",
     "koers.pipeline",
+    "koers.activities",
     "koers.core.apps.BackOfficeConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",

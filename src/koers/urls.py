@@ -5,5 +5,6 @@ urlpatterns = [
     path("", include("koers.core.urls")),
     path("", include("koers.crm.urls")),
     path("", include("koers.pipeline.urls")),
+    path("", include("koers.activities.urls")),
     path("admin/", admin.site.urls),
 ]

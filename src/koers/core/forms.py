@@ -19,6 +19,9 @@ def _quiet_empty_choice(field: forms.Field) -> None:
             field.choices = [("", "—"), *choices[1:]]
 
 
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
 class StyledFormMixin:
     """Give a form's widgets Tabler's classes and mark the fields in error."""
 

@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from koers.core.forms import StyledForm, StyledFormMixin
+from koers.core.forms import DATE_INPUT, StyledForm, StyledFormMixin
 from koers.core.models import User
 from koers.core.paging import PAGE_SIZES
 from koers.core.selectors import user_list_active
@@ -59,7 +59,10 @@ class CompanyForm(RecordForm):
     class Meta:
         model = Company
         fields = COMPANY_FIELDS
-        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 3}),
+            "customer_until": DATE_INPUT,
+        }
 
 
 class ContactForm(RecordForm):
@@ -72,6 +75,11 @@ class ContactForm(RecordForm):
     class Meta:
         model = Contact
         fields = CONTACT_FIELDS
+        widgets = {
+            "phone_opt_in_on": DATE_INPUT,
+            "customer_until": DATE_INPUT,
+            "call_back_on": DATE_INPUT,
+        }
 
 
 def _owner_choices(users) -> list[tuple[str, str]]:

@@ -139,6 +139,12 @@ class Company(TrashableModel):
         db_index=False,  # company_owner_name leads with it
     )
     description = models.TextField(_("notes"), blank=True)
+    customer_until = models.DateField(
+        _("customer until"),
+        null=True,
+        blank=True,
+        help_text=_("When the customer relationship ended, for former customers."),
+    )
 
     class Meta:
         verbose_name = _("company")
@@ -246,6 +252,23 @@ class Contact(TrashableModel):
         related_name="owned_contacts",
         db_index=False,  # contact_owner_name leads with it
     )
+    # Calling rules (Telecommunicatiewet): a person may object at any time; people without
+    # a legal entity behind them need an opt-in or a recent customer relationship.
+    do_not_call = models.BooleanField(_("do not call"), default=False)
+    objected_at = models.DateTimeField(_("objected to calls"), null=True, blank=True)
+    phone_opt_in_on = models.DateField(
+        _("consent to calls given on"),
+        null=True,
+        blank=True,
+        help_text=_("The date this person agreed to be called (opt-in)."),
+    )
+    customer_until = models.DateField(
+        _("customer until"),
+        null=True,
+        blank=True,
+        help_text=_("When the customer relationship ended, for former customers."),
+    )
+    call_back_on = models.DateField(_("call back on"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("contact")

@@ -1,9 +1,10 @@
-"""Panels that apps higher up add to a company's or a contact's page.
+"""Panels that apps higher up add to the page of a company, a contact or a deal.
 
-crm owns the pages; pipeline (and later apps) add what they know about the record, such
-as its deals, without crm importing them.
+crm owns the registry; pipeline and later apps add what they know about the record, such
+as its deals or its timeline, without the app that draws the page importing them.
 """
 
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +22,7 @@ class Panel:
     order: int = 100
 
 
-_panels: dict[str, dict[str, Panel]] = {"company": {}, "contact": {}}
+_panels: dict[str, dict[str, Panel]] = defaultdict(dict)  # "company", "contact", "deal"
 
 
 def register(kind: str, panel: Panel) -> None:

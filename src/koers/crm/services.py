@@ -43,6 +43,7 @@ COMPANY_FIELDS = [
     "lifecycle_stage",
     "owner",
     "description",
+    "customer_until",
 ]
 CONTACT_FIELDS = [
     "first_name",
@@ -59,6 +60,10 @@ CONTACT_FIELDS = [
     "lifecycle_stage",
     "lead_source",
     "owner",
+    "do_not_call",
+    "phone_opt_in_on",
+    "customer_until",
+    "call_back_on",
 ]
 
 

@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from koers.core.forms import StyledForm, StyledFormMixin
+from koers.core.forms import DATE_INPUT, StyledForm, StyledFormMixin
 from koers.core.models import User
 from koers.core.paging import PAGE_SIZES
 from koers.core.selectors import user_list_active
@@ -11,8 +11,6 @@ from koers.crm.widgets import CompanyPicker
 from koers.pipeline import advisor
 from koers.pipeline.models import Deal, Pipeline, SalesModel, Stage
 from koers.pipeline.selectors import DEAL_SORTS, pipeline_list
-
-DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 def _owner_choices() -> list[tuple[str, str]]:

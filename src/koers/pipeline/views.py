@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from koers.core.listing import list_page
 from koers.core.selectors import audit_trail_for
 from koers.core.services import check_can_edit_records
+from koers.crm import panels
 from koers.crm.selectors import contact_get_for_user, contact_visible_to
 from koers.crm.services import record_delete, record_restore
 from koers.pipeline import advisor, metrics, selectors, services
@@ -265,6 +266,7 @@ def deal_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "history": audit_trail_for(instance=deal),
             "contact_form": DealContactForm(contacts=contact_visible_to(user=request.user)),
             "lost_form": LostForm(),
+            "panels": panels.panels_for("deal", user=request.user, record=deal),
         },
     )
 
