@@ -9,6 +9,9 @@ KOERS_DEBUG    1 for development (tracebacks, static files served from source)
 KOERS_HTTPS    1 when served over HTTPS: secure cookies and HSTS
 KOERS_PROXY_COUNT  how many reverse proxies stand in front of Koers (for client addresses)
 KOERS_VAR_DIR  where local data lives (default: var/ in the checkout)
+KOERS_EMAIL_HOST  SMTP server for mail Koers sends (meeting invitations); without it, mail
+               is written to the worker's log. KOERS_EMAIL_PORT (587), KOERS_EMAIL_USER,
+               KOERS_EMAIL_PASSWORD, KOERS_FROM_EMAIL
 """
 
 import os
@@ -54,6 +57,7 @@ INSTALLED_APPS = [
     "koers.crm",
     "koers.pipeline",
     "koers.activities",
+    "koers.outreach",
     "koers.core.apps.BackOfficeConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -131,6 +135,18 @@ else:
             "LOCATION": str(VAR_DIR / "cache"),
         }
     }
+
+EMAIL_HOST = os.environ.get("KOERS_EMAIL_HOST", "")
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_PORT = int(os.environ.get("KOERS_EMAIL_PORT", "587"))
+EMAIL_HOST_USER = os.environ.get("KOERS_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("KOERS_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = EMAIL_PORT != 25
+DEFAULT_FROM_EMAIL = os.environ.get("KOERS_FROM_EMAIL", "koers@localhost")
 
 HUEY = {
     "name": "koers",

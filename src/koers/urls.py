@@ -6,5 +6,6 @@ urlpatterns = [
     path("", include("koers.crm.urls")),
     path("", include("koers.pipeline.urls")),
     path("", include("koers.activities.urls")),
+    path("", include("koers.outreach.urls")),
     path("admin/", admin.site.urls),
 ]

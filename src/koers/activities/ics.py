@@ -36,7 +36,7 @@ def _stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
-def invite(activity: Activity, *, host: str, length: timedelta = DEFAULT_LENGTH) -> str:
+def invite(activity: Activity, *, host: str = "koers", length: timedelta = DEFAULT_LENGTH) -> str:
     """The activity as a VEVENT for the calendar of the person it is for."""
     start = activity.due_at
     lines = [

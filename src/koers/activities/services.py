@@ -66,11 +66,15 @@ def activity_log(
     occurred_at: datetime | None = None,
     due_at: datetime | None = None,
     done: bool = True,
+    visibility_checked: bool = False,
+    tell_owner: bool = True,
 ) -> Activity:
     """Write down an activity, done or planned (done=False with a due time).
 
     The company comes from the contact or the deal when not given, so that the activity
-    is on the account's timeline. People mentioned with @username are told.
+    is on the account's timeline. People mentioned with @username are told, and so is
+    the person a planned activity is for. `visibility_checked`: the caller has made sure
+    the actor may write here (a campaign's agent calls people outside their own team).
     """
     check_can_edit_records(actor)
     subject = " ".join(subject.split())
@@ -85,7 +89,8 @@ def activity_log(
         errors["due_at"] = _("A planned activity needs a due date.")
     if errors:
         raise ValidationError(errors)
-    _check_visible(actor, contact=contact, company=company, deal=deal)
+    if not visibility_checked:
+        _check_visible(actor, contact=contact, company=company, deal=deal)
     if company is None:
         company = (contact.company if contact else None) or (deal.company if deal else None)
     if len(subject) > 200:  # a long line is kept whole in the details
@@ -113,7 +118,7 @@ def activity_log(
             last_activity_at=activity.occurred_at
         )
     _tell_mentioned(actor=actor, activity=activity)
-    if not done and activity.owner != actor:
+    if tell_owner and not done and activity.owner != actor:
         notify(
             recipient=activity.owner,
             actor=actor,
