@@ -4,11 +4,14 @@ import phonenumbers
 from stdnum.nl import btw, postcode
 
 from koers import demo
+from koers.activities.selectors import my_day
 from koers.core.models import User
 from koers.crm import sbi
 from koers.crm.models import Company, Contact
 from koers.crm.normalise import normalise_email
 from koers.crm.selectors import company_visible_to
+from koers.outreach.models import CallCampaign
+from koers.outreach.selectors import campaign_results
 
 
 def test_the_demo_is_a_valid_dutch_b2b_world(db):
@@ -45,3 +48,18 @@ def test_demo_users_see_what_their_role_allows(db):
         0 < company_visible_to(user=salesperson).count() < company_visible_to(user=manager).count()
     )
     assert company_visible_to(user=manager).count() == 40
+
+
+def test_the_demo_has_timelines_planned_work_and_a_campaign_under_way(db):
+
+    counts = demo.load(companies=60)
+    daan = User.objects.get(username=demo.LOGIN_USERNAME)
+    day = my_day(user=daan)
+    assert day.overdue
+    assert day.today
+    campaign = CallCampaign.objects.get()
+    assert campaign.status == "active"
+    results = campaign_results(campaign=campaign)
+    assert results.total.attempts == counts["campaign_calls"] > 0
+    assert {row.label for row in results.by_agent} <= {"Daan Bakker", "Yara El Amrani"}
+    assert counts["activities"] > counts["contacts"]

@@ -3,8 +3,8 @@
 Stroomlijn sells planning software to Dutch small and medium businesses. Its sales team is
 split into Noord and Zuid, with marketing and customer success beside it. `koers demo`
 (and `make run` on an empty database) creates its users, about 300 companies, about
-1,200 contacts, and its deals in two pipelines with their stage history, the same every
-time.
+1,200 contacts, their deals in two pipelines with their stage history, the activities on
+their timelines, account teams, and a call campaign under way, the same every time.
 """
 
 from datetime import timedelta
@@ -15,6 +15,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
 from django.utils import timezone
 
+from koers.activities.models import AccountTeamMember, Activity
 from koers.core.database import database_optimize
 from koers.core.factories import DEMO_PASSWORD, TeamFactory, UserFactory
 from koers.core.models import AuditEntry, User
@@ -23,6 +24,8 @@ from koers.crm import factories as crm_factories
 from koers.crm.factories import CompanyFactory, ContactFactory
 from koers.crm.models import Company, Contact, LifecycleStage
 from koers.crm.services import COMPANY_FIELDS, CONTACT_FIELDS
+from koers.outreach import services as outreach_services
+from koers.outreach.selectors import call_list
 from koers.pipeline.models import Deal, DealContact, StageChange
 from koers.pipeline.services import DEAL_FIELDS, pipeline_create_from_template
 
@@ -154,13 +157,155 @@ def load(*, companies: int = 300, seed: int = 2026) -> dict[str, int]:
     deals = _load_deals(
         users=users, companies=created_companies, contacts=created_contacts, rng=rng, now=now
     )
+    activities = _load_activities(users=users, contacts=created_contacts, rng=rng, now=now)
+    _load_account_teams(users=users, companies=created_companies)
+    calls = _load_call_campaign(users=users, rng=rng, now=now)
     database_optimize()
     return {
         "users": len(users),
         "companies": len(created_companies),
         "contacts": len(created_contacts),
         "deals": deals,
+        "activities": activities,
+        "campaign_calls": calls,
     }
+
+
+# What the timelines say: kind, direction, outcome, subject.
+PAST_ACTIVITIES = [
+    ("call", "outbound", "conversation", "Kennismaking: planning nu nog in Excel"),
+    ("call", "outbound", "no_answer", "Niet bereikt"),
+    ("call", "outbound", "voicemail", "Voicemail ingesproken"),
+    ("call", "inbound", "conversation", "Vraag over koppeling met Exact Online"),
+    ("email", "outbound", "", "Offerte en productsheet gestuurd"),
+    ("email", "inbound", "", "Reactie: wil graag een demo voor het MT"),
+    ("meeting", "outbound", "qualified", "Demo bij de operationeel manager"),
+    ("visit", "outbound", "", "Bezoek op locatie, rondleiding planning"),
+    ("note", "", "", "Beslist samen met de CFO; budget pas in Q1"),
+    ("linkedin", "outbound", "", "Connectieverzoek na de beurs"),
+    ("whatsapp", "inbound", "", "Vraagt of de training ook op zaterdag kan"),
+]
+PLANNED_FOR_DAAN = [
+    (-2, "call", "Terugbellen over de offerte"),
+    (-1, "email", "Referentiecase sturen"),
+    (0, "call", "Nabellen na de demo"),
+    (0, "task", "Contract klaarzetten voor ondertekening"),
+    (0, "meeting", "Demo met het MT"),
+    (2, "call", "Checken of de proefperiode loopt"),
+    (4, "visit", "Kennismaken op locatie"),
+]
+
+
+def _load_activities(*, users, contacts, rng, now) -> int:
+    """A history on most timelines, and planned work for the demo login."""
+    team_of = {user.team_id: [] for user in users.values()}
+    for user in users.values():
+        if user.can_edit_records:
+            team_of[user.team_id].append(user)
+    rows = []
+    for contact in contacts:
+        if rng.random() < 0.35:
+            continue
+        owner = contact.company.owner or users["sanne"]
+        colleagues = team_of.get(owner.team_id) or [owner]
+        for _ in range(rng.randint(1, 6)):
+            kind, direction, outcome, subject = rng.choice(PAST_ACTIVITIES)
+            at = now - timedelta(days=rng.uniform(1, 200))
+            rows.append(
+                Activity(
+                    kind=kind,
+                    direction=direction,
+                    outcome=outcome,
+                    subject=subject,
+                    contact=contact,
+                    company=contact.company,
+                    owner=rng.choice(colleagues),
+                    created_by=owner,
+                    occurred_at=at,
+                    done_at=at,
+                )
+            )
+    daan = users["daan"]
+    own = [c for c in contacts if c.company.owner_id == daan.pk]
+    today = timezone.localtime(now).replace(hour=10, minute=0, second=0, microsecond=0)
+    for (days, kind, subject), contact in zip(PLANNED_FOR_DAAN, own, strict=False):
+        rows.append(
+            Activity(
+                kind=kind,
+                subject=subject,
+                contact=contact,
+                company=contact.company,
+                owner=daan,
+                created_by=daan,
+                occurred_at=now - timedelta(days=7),
+                due_at=today + timedelta(days=days, hours=rng.randint(0, 6)),
+            )
+        )
+    Activity.objects.bulk_create(rows, batch_size=1000)
+    return len(rows)
+
+
+def _load_account_teams(*, users, companies) -> None:
+    """Customers have their account executive and a customer success manager."""
+    members = []
+    for company in companies:
+        if company.lifecycle_stage != LifecycleStage.CUSTOMER:
+            continue
+        if company.owner and company.owner.role == User.Role.SALES:
+            members.append(AccountTeamMember(company=company, user=company.owner, role="ae"))
+        members.append(AccountTeamMember(company=company, user=users["eva"], role="csm"))
+    AccountTeamMember.objects.bulk_create(members)
+
+
+def _load_call_campaign(*, users, rng, now) -> int:
+    """Team Noord's call round for leads, a few days under way."""
+    sanne, agents = users["sanne"], [users["daan"], users["yara"]]
+    campaign = outreach_services.campaign_save(
+        actor=sanne,
+        agents=agents,
+        contact_filter={"lifecycle_stage": LifecycleStage.LEAD},
+        name="Belronde leads Noord",
+        goal="Afspraken voor een demo bij leads die de website bezochten.",
+        script=(
+            "Goedemorgen, u spreekt met … van Stroomlijn. U heeft onlangs onze website "
+            "bezocht en over roosterplanning gelezen. Hoe plannen jullie nu de diensten?"
+        ),
+    )
+    outreach_services.campaign_set_status(actor=sanne, campaign=campaign, status="active")
+    outreach_services.campaign_build_list(actor=sanne, campaign=campaign)
+    calls = 0
+    for days_ago in (4, 3, 2, 1):
+        day = timezone.localtime(now - timedelta(days=days_ago)).replace(hour=9, minute=0)
+        entries = list(call_list(campaign=campaign, today=day.date(), now=day)[:12])
+        for number, entry in enumerate(entries):
+            at = day + timedelta(minutes=number * 9)
+            outcome = rng.choices(
+                [
+                    "no_answer",
+                    "voicemail",
+                    "conversation",
+                    "not_interested",
+                    "call_back",
+                    "send_information",
+                    "meeting_booked",
+                ],
+                weights=[30, 10, 15, 15, 10, 10, 10],
+            )[0]
+            outreach_services.call_record(
+                actor=rng.choice(agents),
+                entry=entry,
+                outcome=outcome,
+                now=at,
+                reason="Tevreden met huidige planning" if outcome == "not_interested" else "",
+                call_back_on=(at + timedelta(days=rng.randint(days_ago, 20))).date()
+                if outcome == "call_back"
+                else None,
+                meeting_at=at + timedelta(days=rng.randint(3, 8), hours=5),
+                account_executive=users["yara"],
+                qualification="Plant nu met Excel; 40 medewerkers; beslist zelf",
+            )
+            calls += 1
+    return calls
 
 
 # Monthly fee of Stroomlijn's planning software by the customer's size (euros).

@@ -76,7 +76,7 @@ def test_a_mention_tells_the_colleague_with_a_link_to_the_record(
         (manager, contact_a.get_absolute_url()),
         (colleague_a, contact_a.get_absolute_url()),
     ]
-    assert "mentioned you" in notified[1].message
+    assert "noemde je bij" in notified[1].message  # in her language: Dutch
     assert set(Activity.objects.get().mentions.all()) == {colleague_a, manager}
 
 
@@ -165,7 +165,9 @@ def test_my_day_sorts_planned_work_into_overdue_today_and_upcoming(sales_a, coll
     day = selectors.my_day(user=sales_a, today=today)
     assert day.today == []
     assert day.done_today == 1
-    assert Notification.objects.filter(recipient=colleague_a, message__contains="task").exists()
+    assert Notification.objects.filter(
+        recipient=colleague_a, message__contains="gaf je een taak"
+    ).exists()
 
 
 def test_reminders_are_sent_once_when_work_comes_due(sales_a, contact_a):

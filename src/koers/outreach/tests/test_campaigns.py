@@ -144,7 +144,7 @@ def test_a_booked_meeting_goes_to_the_account_executive_with_an_invitation(
     assert (meeting.kind, meeting.owner, meeting.due_at) == ("meeting", colleague_a, when)
     assert meeting.body == "Budget in Q1, the CFO decides"
     note = Notification.objects.get(recipient=colleague_a)
-    assert "booked a meeting" in note.message
+    assert "heeft een afspraak voor je gemaakt" in note.message
     assert note.url == person.get_absolute_url()
     [invitation] = mail.outbox
     assert invitation.to == ["yara@example.nl"]
