@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from koers.crm.models import Company, Contact
 from koers.pipeline.models import Deal
@@ -17,7 +18,7 @@ class Activity(models.Model):
 
     class Kind(models.TextChoices):
         CALL = "call", _("Call")
-        EMAIL = "email", _("Email")
+        EMAIL = "email", pgettext_lazy("activity kind", "Email")
         MEETING = "meeting", _("Meeting")
         VISIT = "visit", _("Visit")
         NOTE = "note", _("Note")
@@ -26,8 +27,8 @@ class Activity(models.Model):
         WHATSAPP = "whatsapp", _("WhatsApp message")
 
     class Direction(models.TextChoices):
-        OUTBOUND = "outbound", _("Outbound")
-        INBOUND = "inbound", _("Inbound")
+        OUTBOUND = "outbound", pgettext_lazy("activity direction", "Outbound")
+        INBOUND = "inbound", pgettext_lazy("activity direction", "Inbound")
 
     class Outcome(models.TextChoices):
         # Calls

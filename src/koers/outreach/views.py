@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -67,7 +68,7 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "counts": selectors.list_counts(campaign=campaign),
             "results": results,
             "chart": {
-                "labels": [day.isoformat() for day, _row in results.by_day],
+                "labels": [date_format(day, "j M") for day, _row in results.by_day],
                 "values": [row.reached for _day, row in results.by_day],
                 "label": _("Reached"),
                 "totals": [row.attempts for _day, row in results.by_day],
