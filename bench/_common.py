@@ -61,7 +61,7 @@ def git_state() -> dict:
             text=True,
             check=False,
         )
-        return result.stdout.strip()
+        return result.stdout.rstrip("\n")  # not strip(): porcelain lines start with a space
 
     changed = [line[3:] for line in git("status", "--porcelain", "--", "src").splitlines()]
     return {"commit": git("rev-parse", "--short", "HEAD"), "changed_in_src": changed}

@@ -111,6 +111,15 @@ class Activity(models.Model):
             models.Index(
                 fields=["company", "kind", "-occurred_at", "-id"], name="activity_company_kind"
             ),
+            # A record's planned activities, soonest first.
+            *(
+                models.Index(
+                    fields=[subject, "due_at", "id"],
+                    name=f"activity_{subject}_planned",
+                    condition=models.Q(done_at__isnull=True),
+                )
+                for subject in ("company", "contact", "deal")
+            ),
             # My day: a user's open tasks by due date; the reminder sweep.
             models.Index(
                 fields=["owner", "due_at"],

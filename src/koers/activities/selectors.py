@@ -58,6 +58,10 @@ def activity_entries(
         before_q(before, "activity", at="occurred_at"),
         done_at__isnull=False,
     )
+    # Like stage changes: what concerns a deal shows to those who may see the deal.
+    deal_visible = visible_q(user=user, owner_field="deal__owner")
+    if deal_visible:  # empty for roles that see everything
+        rows = rows.filter(Q(deal__isnull=True) | deal_visible)
     if kinds is not None:
         rows = rows.filter(kind__in=kinds)
     rows = rows.select_related("owner", "contact", "deal").order_by("-occurred_at", "-id")
@@ -82,19 +86,20 @@ def stage_change_entries(
         "contact": Q(deal__deal_contacts__contact_id=record_id),
         "deal": Q(deal_id=record_id),
     }[subject]
+    newest = StageChange.objects.filter(
+        where,
+        visible_q(user=user, owner_field="deal__owner"),
+        before_q(before, "stage"),
+        deal__deleted_at__isnull=True,
+    ).order_by("-at", "-id")
+    # The page's ids first, then their stages and people: joins for a page, not a history.
     rows = (
-        StageChange.objects.filter(
-            where,
-            visible_q(user=user, owner_field="deal__owner"),
-            before_q(before, "stage"),
-            deal__deleted_at__isnull=True,
-        )
+        StageChange.objects.filter(id__in=newest.values("id")[:limit])
         .select_related("deal", "from_stage", "to_stage", "actor")
         .order_by("-at", "-id")
     )
     return [
-        Entry(row.at, "stage", row.pk, "stage", "activities/entry_stage.html", row)
-        for row in rows[:limit]
+        Entry(row.at, "stage", row.pk, "stage", "activities/entry_stage.html", row) for row in rows
     ]
 
 

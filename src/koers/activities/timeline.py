@@ -89,7 +89,10 @@ def before_q(cursor: Cursor | None, source: str, *, at: str = "at", pk: str = "i
         return Q(**{f"{at}__lte": cursor.at})
     if source > cursor.source:
         return Q(**{f"{at}__lt": cursor.at})
-    return Q(**{f"{at}__lt": cursor.at}) | Q(**{at: cursor.at, f"{pk}__lt": cursor.id})
+    # The outer `<=` lets the database seek the (record, time) index to the cursor.
+    return Q(**{f"{at}__lte": cursor.at}) & (
+        Q(**{f"{at}__lt": cursor.at}) | Q(**{at: cursor.at, f"{pk}__lt": cursor.id})
+    )
 
 
 def kind_choices() -> list[tuple[str, str]]:

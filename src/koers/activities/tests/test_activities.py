@@ -121,14 +121,22 @@ def test_the_timeline_merges_sources_newest_first_and_pages_without_gaps(sales_a
     assert next(entry.item.to_stage for entry in stages.entries) == stage
 
 
-def test_a_company_timeline_hides_moves_of_deals_the_user_may_not_see(
+def test_a_company_timeline_hides_what_concerns_deals_the_user_may_not_see(
     sales_a, sales_b, manager, company_a
 ):
     deal = DealFactory(pipeline=PipelineFactory(), company=company_a, owner=sales_b)
     StageChange.objects.create(deal=deal, to_stage=deal.stage, actor=sales_b)
-    for user, expected in ((sales_a, 0), (manager, 1)):
+    services.activity_log(actor=manager, kind="call", subject="Over de deal", deal=deal)
+    services.activity_log(actor=manager, kind="note", subject="Over het bedrijf", company=company_a)
+    for user, expected in ((sales_a, {"Over het bedrijf"}), (manager, None)):
         page = timeline.timeline_page(user=user, subject="company", record_id=company_a.pk)
-        assert len([e for e in page.entries if e.source == "stage"]) == expected
+        shown = {e.item.subject for e in page.entries if e.source == "activity"}
+        if expected is None:
+            assert shown == {"Over de deal", "Over het bedrijf"}
+            assert len([e for e in page.entries if e.source == "stage"]) == 1
+        else:
+            assert shown == expected
+            assert not [e for e in page.entries if e.source == "stage"]
 
 
 def test_a_cursor_that_is_not_one_is_ignored():
