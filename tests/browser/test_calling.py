@@ -55,7 +55,7 @@ def test_an_agent_works_through_three_people_and_a_call_back_returns_on_its_date
     page = open_page()
     log_in(page, "daan", demo_password)
     page.goto(f"/campaigns/{campaign.pk}/call/")
-    expect(page.get_by_test_id("call-basis")).to_contain_text("legal entity")
+    expect(page.get_by_test_id("call-basis")).to_contain_text("Business call to a company")
     expect(page.get_by_test_id("right-to-object")).to_be_visible()
 
     # Anna: not interested, with the reason.

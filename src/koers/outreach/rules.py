@@ -143,7 +143,7 @@ def lawful_basis(contact: Contact, *, today: date) -> Basis | None:
         return Basis(
             "b2b",
             _(
-                "Business call to a legal entity (%(form)s): allowed without consent; "
+                "Business call to a company (%(form)s): allowed without consent; "
                 "this person may object."
             )
             % {"form": company.get_legal_form_display()},

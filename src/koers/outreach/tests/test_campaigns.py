@@ -235,5 +235,5 @@ def test_the_call_screen_says_why_the_call_is_allowed_and_starts_with_the_right_
     _entry(campaign, person)
     page = client_for(sales_a).get(reverse("outreach:call", args=[campaign.pk])).content.decode()
     assert person.full_name in page
-    assert "legal entity (Private limited company (BV))" in page
+    assert "Business call to a company (Private limited company (BV))" in page
     assert page.index('data-testid="right-to-object"') < page.index("Goedemorgen, u spreekt met")
