@@ -17,7 +17,9 @@ def test_a_deal_moves_on_the_board_within_the_rules_and_is_won(open_page, sales_
     pipeline = PipelineFactory(sales_model="inbound", name="Inbound")
     stage = {s.key: s for s in pipeline.stages.all()}
     company = CompanyFactory(name="Bakker Installatie", owner=sales_a)
-    contact = ContactFactory(company=company, owner=sales_a, first_name="Els", last_name="Bakker")
+    contact = ContactFactory(
+        company=company, owner=sales_a, first_name="Els", name_prefix="", last_name="Bakker"
+    )
     deal = DealFactory(
         pipeline=pipeline, company=company, owner=sales_a, name="Planning Bakker",
         amount_recurring=Decimal("400"), expected_close_on="2027-03-01",

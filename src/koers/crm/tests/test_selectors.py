@@ -16,9 +16,9 @@ def people(sales_a):
     utrecht = CompanyFactory(name="Stroomlijn", city="Utrecht", owner=sales_a)
     leiden = CompanyFactory(name="Bakker Bouw", city="Leiden", owner=sales_a)
     return [
-        ContactFactory(first_name="Jan", last_name="Dijkstra", email="jan@stroomlijn.nl", company=utrecht, lifecycle_stage=LifecycleStage.LEAD, owner=sales_a),
+        ContactFactory(first_name="Jan", name_prefix="", last_name="Dijkstra", email="jan@stroomlijn.nl", company=utrecht, lifecycle_stage=LifecycleStage.LEAD, owner=sales_a),
         ContactFactory(first_name="Els", name_prefix="van", last_name="Dijk", email="els@bakker.nl", company=leiden, lifecycle_stage=LifecycleStage.LEAD, owner=sales_a),
-        ContactFactory(first_name="Piet", last_name="Aalders", email="piet@stroomlijn.nl", company=utrecht, lifecycle_stage=LifecycleStage.CUSTOMER, owner=sales_a),
+        ContactFactory(first_name="Piet", name_prefix="", last_name="Aalders", email="piet@stroomlijn.nl", company=utrecht, lifecycle_stage=LifecycleStage.CUSTOMER, owner=sales_a),
     ]  # fmt: skip
 
 
