@@ -74,6 +74,8 @@ def test_a_salesperson_logs_in_records_a_company_and_a_contact_and_finds_them(
 
     # Found by part of the surname: in the list as you type, and in the global search.
     page.get_by_role("link", name="Contacts").first.click()
+    # htmx listens once the list page's scripts have run.
+    page.wait_for_url(re.compile(r"/contacts/(\?.*)?$"), wait_until="load")
     page.get_by_test_id("list-search").fill("sterhu")
     expect(page.get_by_test_id("contact-table")).to_contain_text("Mirthe van Oosterhuis")
     expect(page).to_have_url(re.compile(r"q=sterhu"))
@@ -83,6 +85,7 @@ def test_a_salesperson_logs_in_records_a_company_and_a_contact_and_finds_them(
 
     # Another team's company: not in the list to click, and 404 at its URL.
     page.get_by_role("link", name="Companies").first.click()
+    page.wait_for_url(re.compile(r"/companies/(\?.*)?$"), wait_until="load")
     page.get_by_test_id("list-search").fill("Zuidelijk")
     expect(page.get_by_text("No companies match these filters")).to_be_visible()
     response = page.goto(f"/companies/{other_teams_company.pk}/")

@@ -179,7 +179,11 @@ def call_record(
     _check_agent(actor, campaign)
     now = now or timezone.now()
     today = timezone.localdate(now)
-    contact = Contact.objects.select_for_update().select_related("company").get(pk=entry.contact_id)
+    contact = (
+        Contact.objects.select_for_update(of=("self",))
+        .select_related("company")
+        .get(pk=entry.contact_id)
+    )
     entry = CallListEntry.objects.select_for_update().get(pk=entry.pk)
     if entry.state != CallListEntry.State.OPEN:
         raise ValidationError(_("This person has already been dealt with."))
