@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.db.models import Case, Count, F, Sum, When
+from django.db.models import Case, Count, F, Q, Sum, When
 from django.utils.translation import gettext_lazy as _
 
 from koers.core.models import User
@@ -156,10 +156,13 @@ def pipeline_metrics_for_user(
     stages = [stage for stage in stage_list(pipeline=pipeline) if stage.kind != Stage.Kind.LOST]
     flows = {stage.pk: StageFlow(stage) for stage in stages}
     order = {stage.pk: index for index, stage in enumerate(stages)}
-    # Every move of the deals created in the period (the cohort) or moving in it.
+    # Every move of the deals created in the period (the cohort), and the moves in or
+    # after it of the others: a deal's moves since `start` follow each other, so the
+    # pairs that give time in stage stay pairs, and older history is never read.
     changes = (
         StageChange.objects.filter(deal__in=deals)
         .filter(deal__created_at__lt=end)
+        .filter(Q(at__gte=start) | Q(deal__created_at__gte=start))
         .values_list("deal_id", "to_stage_id", "at", "deal__created_at")
         .order_by("deal_id", "at", "id")
     )

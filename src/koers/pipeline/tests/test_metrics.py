@@ -193,3 +193,20 @@ def test_forecast_weights_open_deals_by_probability_per_month_and_owner(
     owners = {row.owner_id: row for row in by_owner}
     assert owners[colleague_a.pk].weighted == Decimal("6000")
     assert owners[sales_a.pk].weighted == Decimal("600") + Decimal("120") + Decimal("120")
+
+
+def test_a_later_period_counts_stays_that_began_in_it_and_only_its_own_cohort(manager, history):
+    figures = metrics.pipeline_metrics_for_user(
+        user=manager, pipeline=history, start=day(20), end=day(100)
+    )
+    flows = {flow.stage.key: flow for flow in figures.stages}
+    # A: proposal day 20 → won day 30; C: proposal day 24 → negotiation day 54 → won day 64.
+    assert flows["proposal"].average_days == pytest.approx((10 + 30) / 2)
+    assert flows["negotiation"].average_days == pytest.approx(10)
+    assert flows["needs_analysis"].average_days is None  # entered on days 4 and 10
+    assert flows["qualify"].average_days is None  # D is still in it
+    # Only D was created in the period; it reached Qualify.
+    assert [(key, flows[key].reached) for key in ("qualify", "needs_analysis")] == [
+        ("qualify", 1),
+        ("needs_analysis", 0),
+    ]
