@@ -51,7 +51,8 @@ def test_a_deal_moves_on_the_board_within_the_rules_and_is_won(open_page, sales_
     assert Deal.objects.get(pk=deal.pk).stage == stage["needs_analysis"]
 
     # Make Els the decision maker on the deal's page, then win it.
-    page.get_by_role("link", name="Planning Bakker").click()
+    with page.expect_navigation():  # htmx listens once the deal's page has loaded
+        page.get_by_role("link", name="Planning Bakker").click()
     page.get_by_placeholder("Add a person: type part of a name").fill("bakk")
     page.get_by_role("button", name=re.compile("Els Bakker")).click()
     page.get_by_label("DMU role").select_option("decision_maker")

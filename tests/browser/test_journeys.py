@@ -58,7 +58,8 @@ def test_a_salesperson_logs_in_records_a_company_and_a_contact_and_finds_them(
 
     # A contact, with the company picked by typing part of its name.
     page.get_by_role("link", name="Contacts").first.click()
-    page.get_by_role("link", name="New contact").first.click()
+    with page.expect_navigation():  # the company picker listens once the form has loaded
+        page.get_by_role("link", name="New contact").first.click()
     page.fill("#id_first_name", "Mirthe")
     page.fill("#id_name_prefix", "van")
     page.fill("#id_last_name", "Oosterhuis")
