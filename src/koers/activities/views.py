@@ -27,13 +27,12 @@ def _record(request: HttpRequest, subject: str, pk: int):
     return GETTERS[subject](user=request.user, pk=pk)
 
 
-def _links(subject: str, record) -> dict:
-    """The records an activity logged on this page belongs to."""
-    return {subject: record}
-
-
-def _error_text(error: ValidationError) -> str:
+def _message(error: ValidationError) -> str:
     return " ".join(error.messages)
+
+
+def _form_message(form) -> str:
+    return " ".join(text for _label, text in form.error_summary())
 
 
 def _back(record) -> HttpResponse:
@@ -65,7 +64,7 @@ def activity_log(request: HttpRequest, subject: str, pk: int) -> HttpResponse:
     record = _record(request, subject, pk)
     form = QuickLogForm(request.POST)
     if not form.is_valid():
-        messages.error(request, " ".join(text for _label, text in form.error_summary()))
+        messages.error(request, _form_message(form))
         return _back(record)
     try:
         services.activity_log(
@@ -74,10 +73,10 @@ def activity_log(request: HttpRequest, subject: str, pk: int) -> HttpResponse:
             subject=form.cleaned_data["subject"],
             body=form.cleaned_data["body"],
             direction=form.cleaned_data["direction"],
-            **_links(subject, record),
+            **{subject: record},
         )
     except ValidationError as error:
-        messages.error(request, _error_text(error))
+        messages.error(request, _message(error))
     return _back(record)
 
 
@@ -86,7 +85,7 @@ def task_create(request: HttpRequest, subject: str, pk: int) -> HttpResponse:
     record = _record(request, subject, pk)
     form = TaskForm(request.POST)
     if not form.is_valid():
-        messages.error(request, " ".join(text for _label, text in form.error_summary()))
+        messages.error(request, _form_message(form))
         return _back(record)
     data = form.cleaned_data
     due_at = timezone.make_aware(datetime.combine(data["due_on"], data["due_time"] or time(9)))
@@ -98,10 +97,10 @@ def task_create(request: HttpRequest, subject: str, pk: int) -> HttpResponse:
             owner=data["owner"],
             due_at=due_at,
             done=False,
-            **_links(subject, record),
+            **{subject: record},
         )
     except ValidationError as error:
-        messages.error(request, _error_text(error))
+        messages.error(request, _message(error))
     else:
         messages.success(request, _("The task has been planned."))
     return _back(record)
@@ -122,7 +121,7 @@ def activity_done(request: HttpRequest, pk: int) -> HttpResponse:
             actor=request.user, activity=activity, outcome=request.POST.get("outcome", "")
         )
     except ValidationError as error:
-        messages.error(request, _error_text(error))
+        messages.error(request, _message(error))
     return _next(request, activity)
 
 
@@ -163,9 +162,9 @@ def account_team_add(request: HttpRequest, pk: int) -> HttpResponse:
                 role=form.cleaned_data["role"],
             )
         except ValidationError as error:
-            messages.error(request, _error_text(error))
+            messages.error(request, _message(error))
     else:
-        messages.error(request, " ".join(text for _label, text in form.error_summary()))
+        messages.error(request, _form_message(form))
     return redirect(company)
 
 

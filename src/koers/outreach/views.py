@@ -49,8 +49,7 @@ def campaign_form(request: HttpRequest, pk: int | None = None) -> HttpResponse:
                 **form.campaign_fields(),
             )
         except ValidationError as error:
-            for field, errors in error.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            form.add_error(None, error)  # the service names the form's own fields
         else:
             messages.success(request, _("%(record)s has been saved.") % {"record": campaign})
             return redirect(campaign)
@@ -189,11 +188,10 @@ def call_outcome(request: HttpRequest, pk: int, entry_pk: int) -> HttpResponse:
                 qualification=data["qualification"],
             )
         except ValidationError as error:
-            if hasattr(error, "error_dict"):
-                for field, errors in error.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
-            else:
-                form.add_error(None, error.messages)
+            # "meeting_at" is two fields here (date and time): shown above the form.
+            errors = error.message_dict if hasattr(error, "error_dict") else {None: error.messages}
+            for field, messages_ in errors.items():
+                form.add_error(field if field in form.fields else None, messages_)
         else:
             messages.success(
                 request,
