@@ -154,6 +154,7 @@ CONTACT_COLUMNS = (
     "id", "created_at", "updated_at", "deleted_at", "deleted_by_id", "first_name",
     "name_prefix", "last_name", "email", "phone", "mobile", "job_title", "function",
     "dmu_role", "linkedin_url", "company_id", "lifecycle_stage", "lead_source", "owner_id",
+    "do_not_call",  # the other calling fields are dates that stay empty
 )  # fmt: skip
 TABLES = ("crm_company", "crm_contact")
 
@@ -400,6 +401,7 @@ class Generator:
                 stage,
                 rng.choice(lead_sources),
                 owner,
+                False,
             )
 
 
