@@ -1,12 +1,21 @@
-"""What the benchmarks that measure pages share: the database's facts and the slowest queries.
+"""What the benchmarks that measure pages share: a child process per database, the
+database's facts, the slowest queries, and the figures as tables.
 
-Run inside a Django process. (bench/lists.py has its own copies of these, from before.)
+The functions that touch a connection run inside the child's Django process. (bench/
+lists.py has its own copies of some of these, from before.)
 """
 
+import json
+import os
 import sqlite3
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
+
+from _common import OUT_DIR, ROOT
 
 PG_SETTINGS = (
     "shared_buffers",
@@ -107,3 +116,88 @@ def slowest_queries(connection, request: Callable[[], object], *, runs: int = 5,
         for i in range(length)
     ]
     return slowest, every
+
+
+def run_child(
+    script: str, name: str, database: str, url: str, var_dir: Path, scale: str, *, refill: bool
+) -> dict:
+    """Run `script --child database` with DATABASE_URL=url; return the figures it wrote."""
+    out = OUT_DIR / f"{name}-{database}.json"
+    out.unlink(missing_ok=True)
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "DJANGO_SETTINGS_MODULE": "koers.settings",
+        "KOERS_VAR_DIR": str(var_dir),
+        "KOERS_DEBUG": "",
+        "SCALE": scale,
+    }
+    command = [sys.executable, script, "--child", database, "--out", str(out)]
+    if refill:
+        command.append("--refill")
+    result = subprocess.run(command, env=env, cwd=ROOT, check=False)  # noqa: S603
+    if result.returncode != 0 or not out.exists():
+        return {"database": database, "error": f"child exited with {result.returncode}"}
+    return json.loads(out.read_text())
+
+
+def figures_table(
+    report: dict,
+    *,
+    target_ms: int,
+    count: str,
+    queries: Callable[[dict], str],
+    verdict: Callable[[dict], str],
+    page_width: int,
+    width: int,
+) -> str:
+    """The figures of every page as a plain-text table; `count` names the row's size column."""
+    header = (
+        f"{'database':<11} {'user':<8} {'page':<{page_width}} {'n':>4} {'median':>7} "
+        f"{'p95':>7} {'db p50':>7} {'queries':>{width}} {count:>{width}}  p95<{target_ms}ms"
+    )
+    lines = [header, "-" * len(header)]
+    for run in report["databases"]:
+        if "error" in run:
+            lines.append(f"{run['database']:<11} ERROR: {run['error']}")
+            continue
+        for row in run["pages"]:
+            lines.append(
+                f"{run['database']:<11} {row['user']:<8} {row['page']:<{page_width}} "
+                f"{row['requests']:>4} {row['median_ms']:>7.1f} {row['p95_ms']:>7.1f} "
+                f"{row['db_median_ms']:>7.1f} {queries(row):>{width}} {row[count]:>{width},}  "
+                f"{verdict(row)}"
+            )
+    return "\n".join(lines)
+
+
+def figures_markdown(
+    report: dict,
+    *,
+    target_ms: int,
+    count: str,
+    named_page: str,
+    queries: Callable[[dict], str],
+    verdict: Callable[[dict], str],
+) -> str:
+    """The figures as the Markdown tables of docs/benchmarks.md, the issue's page in bold."""
+    out = []
+    for run in report["databases"]:
+        if "error" in run:
+            out.append(f"**{run['database']}**: {run['error']}\n")
+            continue
+        out.append(f"{run['version']}\n")
+        out.append(
+            "| user | page | requests | median ms | p95 ms | DB time ms (median) | queries "
+            f"| {count} | p95 < {target_ms} ms |"
+        )
+        out.append("|---|---|--:|--:|--:|--:|--:|--:|---|")
+        for row in run["pages"]:
+            page = f"**{row['page']}**" if row["page"] == named_page else row["page"]
+            out.append(
+                f"| {row['user']} | {page} | {row['requests']} | {row['median_ms']:.1f} "
+                f"| {row['p95_ms']:.1f} | {row['db_median_ms']:.1f} | {queries(row)} "
+                f"| {row[count]:,} | {verdict(row).replace('NO', '**no**')} |"
+            )
+        out.append("")
+    return "\n".join(out)

@@ -52,7 +52,6 @@ import json
 import os
 import random
 import statistics
-import subprocess
 import sys
 import time
 from datetime import datetime, timedelta
@@ -71,7 +70,7 @@ from _common import (
     scale_name,
     write_json,
 )
-from _measure import ensure_pg_database
+from _measure import ensure_pg_database, figures_markdown, figures_table, run_child
 
 NAME = "timeline"
 ENTRIES = 100_000  # on the account's timeline: done activities and stage changes
@@ -155,26 +154,6 @@ DIRECTED = {"call", "email", "linkedin", "whatsapp"}
 # --- the parent: one child per database, then the report ------------------------------
 
 
-def _run_child(database: str, scale: str, *, refill: bool) -> dict:
-    out = OUT_DIR / f"{NAME}-{database}.json"
-    out.unlink(missing_ok=True)
-    env = {
-        **os.environ,
-        "DATABASE_URL": DATABASES[database],
-        "DJANGO_SETTINGS_MODULE": "koers.settings",
-        "KOERS_VAR_DIR": str(VAR_DIR),
-        "KOERS_DEBUG": "",
-        "SCALE": scale,
-    }
-    command = [sys.executable, __file__, "--child", database, "--out", str(out)]
-    if refill:
-        command.append("--refill")
-    result = subprocess.run(command, env=env, cwd=ROOT, check=False)  # noqa: S603
-    if result.returncode != 0 or not out.exists():
-        return {"database": database, "error": f"child exited with {result.returncode}"}
-    return json.loads(out.read_text())
-
-
 def _verdict(row: dict) -> str:
     return "yes" if row["meets_target"] else "NO"
 
@@ -187,47 +166,27 @@ def _queries(row: dict) -> str:
 
 
 def _table(report: dict) -> str:
-    header = (
-        f"{'database':<11} {'user':<8} {'page':<13} {'n':>4} {'median':>7} {'p95':>7} "
-        f"{'db p50':>7} {'queries':>8} {'entries':>8}  p95<{TARGET_P95_MS}ms"
+    return figures_table(
+        report,
+        target_ms=TARGET_P95_MS,
+        count="entries",
+        queries=_queries,
+        verdict=_verdict,
+        page_width=13,
+        width=8,
     )
-    lines = [header, "-" * len(header)]
-    for run in report["databases"]:
-        if "error" in run:
-            lines.append(f"{run['database']:<11} ERROR: {run['error']}")
-            continue
-        for row in run["pages"]:
-            lines.append(
-                f"{run['database']:<11} {row['user']:<8} {row['page']:<13} {row['requests']:>4} "
-                f"{row['median_ms']:>7.1f} {row['p95_ms']:>7.1f} {row['db_median_ms']:>7.1f} "
-                f"{_queries(row):>8} {row['entries']:>8,}  {_verdict(row)}"
-            )
-    return "\n".join(lines)
 
 
 def markdown(report: dict) -> str:
     """The figures as the Markdown tables of docs/benchmarks.md."""
-    out = []
-    for run in report["databases"]:
-        if "error" in run:
-            out.append(f"**{run['database']}**: {run['error']}\n")
-            continue
-        out.append(f"{run['version']}\n")
-        out.append(
-            "| user | page | requests | median ms | p95 ms | DB time ms (median) | queries "
-            f"| entries | p95 < {TARGET_P95_MS} ms |"
-        )
-        out.append("|---|---|--:|--:|--:|--:|--:|--:|---|")
-        for row in run["pages"]:
-            verdict = _verdict(row).replace("NO", "**no**")
-            page = f"**{row['page']}**" if row["page"] == NAMED_PAGE else row["page"]
-            out.append(
-                f"| {row['user']} | {page} | {row['requests']} | {row['median_ms']:.1f} "
-                f"| {row['p95_ms']:.1f} | {row['db_median_ms']:.1f} | {_queries(row)} "
-                f"| {row['entries']:,} | {verdict} |"
-            )
-        out.append("")
-    return "\n".join(out)
+    return figures_markdown(
+        report,
+        target_ms=TARGET_P95_MS,
+        count="entries",
+        named_page=NAMED_PAGE,
+        queries=_queries,
+        verdict=_verdict,
+    )
 
 
 def main() -> int:
@@ -271,7 +230,11 @@ def main() -> int:
             except Exception as error:  # no server: report it, measure the rest
                 report["databases"].append({"database": database, "error": str(error)})
                 continue
-        report["databases"].append(_run_child(database, scale, refill=args.refill))
+        report["databases"].append(
+            run_child(
+                __file__, NAME, database, DATABASES[database], VAR_DIR, scale, refill=args.refill
+            )
+        )
     path = write_json(NAME, report)
     print()
     print(
