@@ -38,6 +38,7 @@ from koers.crm.factories import (
     REVENUE_BY_SIZE,
 )
 from koers.crm.models import Company, Contact, LifecycleStage, fold_city
+from koers.crm.normalise import company_name_key
 from koers.crm.search import ensure_search_indexes
 
 SEED = 2026
@@ -148,13 +149,13 @@ COMPANY_COLUMNS = (
     "id", "created_at", "updated_at", "deleted_at", "deleted_by_id", "name", "legal_form",
     "domain", "kvk_number", "establishment_number", "vat_number", "industry", "employee_band",
     "revenue_band", "phone", "street", "postcode", "city", "city_key", "country", "parent_id",
-    "lifecycle_stage", "owner_id", "description",
+    "lifecycle_stage", "owner_id", "description", "name_key", "external_id",
 )  # fmt: skip
 CONTACT_COLUMNS = (
     "id", "created_at", "updated_at", "deleted_at", "deleted_by_id", "first_name",
     "name_prefix", "last_name", "email", "phone", "mobile", "job_title", "function",
     "dmu_role", "linkedin_url", "company_id", "lifecycle_stage", "lead_source", "owner_id",
-    "do_not_call",  # the other calling fields are dates that stay empty
+    "do_not_call", "external_id",  # the other calling fields are dates that stay empty
 )  # fmt: skip
 TABLES = ("crm_company", "crm_contact")
 
@@ -330,6 +331,8 @@ class Generator:
                 stage,
                 owner,
                 "",
+                company_name_key(name),
+                "",
             )
             self.company_owner.append(owner)
             self.company_team.append(team)
@@ -402,6 +405,7 @@ class Generator:
                 rng.choice(lead_sources),
                 owner,
                 False,
+                "",
             )
 
 

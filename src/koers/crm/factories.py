@@ -17,6 +17,7 @@ from stdnum.nl import btw
 from stdnum.nl import postcode as nl_postcode
 
 from koers.crm.models import Company, Contact, LifecycleStage, fold_city
+from koers.crm.normalise import company_name_key
 
 fake = Faker("nl_NL")
 
@@ -305,6 +306,7 @@ class CompanyFactory(factory.django.DjangoModelFactory):
     street = factory.LazyFunction(lambda: f"{fake.street_name()} {randgen.randint(1, 250)}")
     city = factory.LazyAttribute(lambda company: company.place[0])
     city_key = factory.LazyAttribute(lambda company: fold_city(company.city))
+    name_key = factory.LazyAttribute(lambda company: company_name_key(company.name))
     postcode = factory.LazyAttribute(lambda company: postcode(company.place[1]))
     phone = factory.LazyAttribute(lambda company: landline(company.place[2]))
     country = "NL"

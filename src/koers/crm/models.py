@@ -79,6 +79,14 @@ class Company(TrashableModel):
         OVER_250M = ">250m", _("over €250 million")
 
     name = models.CharField(_("name"), max_length=200)
+    # The name without case, accents or legal form, for matching (see normalise).
+    name_key = models.CharField(max_length=200, blank=True, editable=False)
+    external_id = models.CharField(
+        _("external ID"),
+        max_length=100,
+        blank=True,
+        help_text=_("The record's ID in another system, such as the CRM it was imported from."),
+    )
     legal_form = models.CharField(
         _("legal form"), max_length=20, choices=LegalForm.choices, blank=True
     )
@@ -166,6 +174,8 @@ class Company(TrashableModel):
             models.Index(fields=["kvk_number"], name="company_kvk"),
             models.Index(fields=["vat_number"], name="company_vat"),
             models.Index(fields=["domain"], name="company_domain"),
+            models.Index(fields=["name_key"], name="company_name_key"),
+            models.Index(fields=["external_id"], name="company_external_id"),
             models.Index(fields=["deleted_at"], name="company_trash", condition=~ALIVE),
         ]
 
@@ -212,6 +222,12 @@ class Contact(TrashableModel):
         _("name prefix"), max_length=20, blank=True, help_text=_("For example: van, de, van der.")
     )
     last_name = models.CharField(_("last name"), max_length=100)
+    external_id = models.CharField(
+        _("external ID"),
+        max_length=100,
+        blank=True,
+        help_text=_("The record's ID in another system, such as the CRM it was imported from."),
+    )
     email = models.EmailField(_("email"), max_length=254, blank=True)
     phone = models.CharField(_("phone"), max_length=20, blank=True)
     mobile = models.CharField(_("mobile"), max_length=20, blank=True)
@@ -287,6 +303,7 @@ class Contact(TrashableModel):
             models.Index(fields=["company", "lifecycle_stage"], name="contact_company_stage"),
             models.Index(fields=["-updated_at"], name="contact_updated", condition=ALIVE),
             models.Index(fields=["email"], name="contact_email"),
+            models.Index(fields=["external_id"], name="contact_external_id"),
             models.Index(fields=["deleted_at"], name="contact_trash", condition=~ALIVE),
         ]
 
@@ -301,3 +318,27 @@ class Contact(TrashableModel):
         return " ".join(
             part for part in (self.first_name, self.name_prefix, self.last_name) if part
         )
+
+
+class Suppression(models.Model):
+    """A person who must never be made contactable again, kept only as a hash.
+
+    Written when someone objects or is erased; imports check every email address and phone
+    number against it, so a recycled list cannot bring them back.
+    """
+
+    class Reason(models.TextChoices):
+        OBJECTED = "objected", _("Objected to being contacted")
+        ERASED = "erased", _("Asked to be forgotten")
+
+    # SHA-256 of "email:<address>" or "phone:<E.164 number>", normalised first.
+    key_hash = models.CharField(max_length=64, unique=True)
+    reason = models.CharField(_("reason"), max_length=10, choices=Reason.choices)
+    created_at = models.DateTimeField(_("since"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("suppression")
+        verbose_name_plural = _("suppression list")
+
+    def __str__(self) -> str:
+        return f"{self.get_reason_display()} ({self.key_hash[:12]}…)"

@@ -5,7 +5,9 @@ and raises ValidationError with a message in the user's language when the value 
 not valid. An empty value stays empty. Nothing here calls the network.
 """
 
+import hashlib
 import re
+import unicodedata
 
 import phonenumbers
 from django.core.exceptions import ValidationError
@@ -136,3 +138,50 @@ def normalise_domain(value: str) -> str:
             _("Enter a website domain, such as example.nl."), code="invalid_domain"
         )
     return value
+
+
+# Legal forms and their spellings, ignored when names are compared: "Bakkerij Jansen B.V."
+# and "bakkerij jansen" are the same company.
+_LEGAL_FORM_WORDS = frozenset(
+    [
+        "bv",
+        "nv",
+        "vof",
+        "cv",
+        "cva",
+        "bvba",
+        "sprl",
+        "srl",
+        "sa",
+        "sarl",
+        "gmbh",
+        "ag",
+        "kg",
+        "ltd",
+        "limited",
+        "llc",
+        "inc",
+        "plc",
+        "eenmanszaak",
+        "maatschap",
+        "io",
+    ]
+)
+_NOT_WORD = re.compile(r"[^\w]+")
+
+
+def company_name_key(name: str) -> str:
+    """Return the form of a company name that matching compares: case-folded, without
+    accents, punctuation or legal form (B.V., N.V., VOF, GmbH …). Display names keep theirs."""
+    folded = unicodedata.normalize("NFKD", name.casefold())
+    folded = "".join(char for char in folded if not unicodedata.combining(char))
+    # "B.V." and "v.o.f." become one word before the legal forms are dropped.
+    folded = re.sub(r"\b(\w)\.(?=\w\.)", r"\1", folded)
+    words = [word for word in _NOT_WORD.split(folded) if word]
+    kept = [word for word in words if word not in _LEGAL_FORM_WORDS]
+    return " ".join(kept or words)[:200]
+
+
+def suppression_key(kind: str, value: str) -> str:
+    """The hash a suppression entry keeps of a normalised email address or phone number."""
+    return hashlib.sha256(f"{kind}:{value}".encode()).hexdigest()

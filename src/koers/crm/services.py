@@ -21,11 +21,12 @@ from koers.core.services import (
     check_can_edit_records,
 )
 from koers.crm import normalise
-from koers.crm.models import Company, Contact, TrashableModel, fold_city
+from koers.crm.models import Company, Contact, Suppression, TrashableModel, fold_city
 from koers.crm.selectors import company_visible_to
 
 COMPANY_FIELDS = [
     "name",
+    "external_id",
     "legal_form",
     "domain",
     "kvk_number",
@@ -47,6 +48,7 @@ COMPANY_FIELDS = [
 ]
 CONTACT_FIELDS = [
     "first_name",
+    "external_id",
     "name_prefix",
     "last_name",
     "email",
@@ -141,6 +143,8 @@ def _company_validate(*, actor: User, company: Company, values: dict[str, Any]) 
     _normalise(values, _company_normalisers(country))
     if "city" in values:
         values["city_key"] = fold_city(values["city"])
+    if "name" in values:
+        values["name_key"] = normalise.company_name_key(values["name"])
     _check_owner(values.get("owner"))
     # A parent it already has may stay, even one the actor cannot see; a new one must be visible.
     parent = _changed_to(values, company, "parent")
@@ -208,7 +212,36 @@ def contact_update(*, actor: User, contact: Contact, **fields: Any) -> Contact:
     check_can_edit_records(actor)
     _check_fields(fields, CONTACT_FIELDS)
     _contact_validate(actor=actor, contact=contact, values=fields)
-    return _apply_update(actor=actor, instance=contact, fields=fields, audited=CONTACT_FIELDS)
+    contact = _apply_update(actor=actor, instance=contact, fields=fields, audited=CONTACT_FIELDS)
+    if contact.do_not_call:
+        suppression_add(contact=contact, reason=Suppression.Reason.OBJECTED)
+    return contact
+
+
+def contact_suppression_keys(contact: Contact) -> list[str]:
+    """The hashes under which a contact's email address and phone numbers are suppressed."""
+    return [
+        normalise.suppression_key(kind, value)
+        for kind, value in (
+            ("email", contact.email),
+            ("phone", contact.phone),
+            ("phone", contact.mobile),
+        )
+        if value
+    ]
+
+
+def suppression_add(*, contact: Contact, reason: str) -> None:
+    """Keep a contact who objected or is erased on the suppression list, as hashes only.
+
+    Erasure outranks an objection: an erased person is never imported again at all.
+    """
+    keys = contact_suppression_keys(contact)
+    Suppression.objects.bulk_create(
+        [Suppression(key_hash=key, reason=reason) for key in keys], ignore_conflicts=True
+    )
+    if reason == Suppression.Reason.ERASED:
+        Suppression.objects.filter(key_hash__in=keys).update(reason=reason)
 
 
 def _contact_validate(*, actor: User, contact: Contact, values: dict[str, Any]) -> None:
@@ -312,6 +345,9 @@ def trash_purge(*, older_than_days: int) -> int:
             changes_by_record=_unlinked_by_erasing(model, records, expired),
         )
         audit_scrub(model=model, object_ids=list(records))
+        if model is Contact:
+            for contact in Contact.objects.filter(expired, id__in=list(records)):
+                suppression_add(contact=contact, reason=Suppression.Reason.ERASED)
         # Again with the cutoff: a record restored meanwhile is not erased.
         erased += model.objects.filter(expired, id__in=list(records)).delete()[0]
     return erased

@@ -13,9 +13,9 @@ from koers.activities import services as activity_services
 from koers.activities.models import Activity
 from koers.core.models import AuditEntry, User
 from koers.core.services import audit_record, check_can_edit_records, notify
-from koers.crm.models import Contact
+from koers.crm.models import Contact, Suppression
 from koers.crm.selectors import contact_list_for_user
-from koers.crm.services import contact_create
+from koers.crm.services import contact_create, suppression_add
 from koers.outreach import tasks
 from koers.outreach.models import CallCampaign, CallListEntry, CampaignCall
 from koers.outreach.rules import UNREACHED, exclusions
@@ -248,6 +248,8 @@ def call_record(
     }
     if changed:
         Contact.objects.filter(pk=contact.pk).update(**contact_changes)
+        if outcome == Outcome.OBJECTED:
+            suppression_add(contact=contact, reason=Suppression.Reason.OBJECTED)
         audit_record(
             actor=actor,
             action=AuditEntry.Action.UPDATED,
