@@ -5,6 +5,9 @@ koers run [--demo]     migrate, then serve Koers (gunicorn) and run its backgrou
                        empty database (what `make run` does)
 koers demo             load the demo data (users, ~300 companies, ~1,200 contacts)
 koers worker           run the background worker (Huey consumer)
+koers import FILE --into contacts --user NAME [--match email] [--dry-run]
+                       import a CSV or XLSX file as that user; --resume JOB continues
+                       an import that was stopped
 koers manage <cmd> …   any Django management command
 """
 
@@ -160,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
         return worker()
     if command == "manage":
         return manage(rest)
+    if command == "import":
+        return manage(["import_file", *rest])
     print(USAGE)
     return 0 if command in {"help", "--help", "-h"} else 2
 

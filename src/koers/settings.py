@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "koers.pipeline",
     "koers.activities",
     "koers.outreach",
+    "koers.dataio",
     "koers.core.apps.BackOfficeConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -7,5 +7,6 @@ urlpatterns = [
     path("", include("koers.pipeline.urls")),
     path("", include("koers.activities.urls")),
     path("", include("koers.outreach.urls")),
+    path("", include("koers.dataio.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -103,3 +103,52 @@ def test_normalising_never_raises_anything_but_validation_errors(text):
         except ValidationError:
             continue
         assert normaliser(result) == result  # a stored value stays as it is
+
+
+def _by_the_libraries(kind: str, value: str, region: str = "NL") -> str | None:
+    """What phonenumbers and email_validator themselves make of a value (None: invalid)."""
+    import phonenumbers
+    from email_validator import EmailNotValidError, validate_email
+
+    if kind == "email":
+        try:
+            return validate_email(value, check_deliverability=False).normalized.lower()
+        except EmailNotValidError:
+            return None
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _by_koers(kind: str, value: str, region: str = "NL") -> str | None:
+    try:
+        if kind == "email":
+            return normalise.normalise_email(value)
+        return normalise.normalise_phone(value, region=region)
+    except ValidationError:
+        return None
+
+
+@given(
+    prefix=st.sampled_from(["0", "+31", "0031", "+31 ", "0"]),
+    digits=st.text(alphabet="0123456789", min_size=8, max_size=10),
+    dash=st.integers(min_value=0, max_value=8),
+    region=st.sampled_from(["NL", "BE", "DE"]),
+)
+def test_the_fast_path_for_dutch_numbers_agrees_with_phonenumbers(prefix, digits, dash, region):
+    value = prefix + digits[:dash] + "-" + digits[dash:] if dash else prefix + digits
+    assert _by_koers("phone", value, region) == _by_the_libraries("phone", value, region)
+
+
+@given(
+    local=st.from_regex(r"[A-Za-z0-9._%+-]{1,20}", fullmatch=True),
+    domain=st.from_regex(r"[A-Za-z0-9-]{1,12}(\.[A-Za-z0-9-]{1,8}){0,2}", fullmatch=True),
+    tld=st.sampled_from(["nl", "com", "be", "NL", "test", "local", "x", "museum"]),
+)
+def test_the_fast_path_for_plain_emails_agrees_with_email_validator(local, domain, tld):
+    value = f"{local}@{domain}.{tld}"
+    assert _by_koers("email", value) == _by_the_libraries("email", value)

@@ -1,0 +1,143 @@
+"""Set-based writes for imports: many rows per statement, never one ORM save per row.
+
+PostgreSQL gets its rows by COPY, SQLite by one prepared INSERT run with executemany; ids
+are taken in advance (from the sequence, or after the largest under SQLite's write lock)
+so the audit trail can name each new record in the same transaction.
+"""
+
+import json
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection, models
+from django.utils import timezone
+
+from koers.core.models import AuditEntry, User
+
+
+def _take_ids(model: type[models.Model], count: int) -> list[int]:
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [table, count],
+            )
+            return [row[0] for row in cursor.fetchall()]
+        # Inside the import's transaction SQLite holds the write lock (BEGIN IMMEDIATE), so
+        # nobody else can take these ids meanwhile.
+        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {connection.ops.quote_name(table)}")  # noqa: S608
+        start = cursor.fetchone()[0] + 1
+        return list(range(start, start + count))
+
+
+def _sqlite_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return connection.ops.adapt_datetimefield_value(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    return value
+
+
+def _sqlite_rows(model, columns: Sequence[str], ids: list[int], rows: list[list[Any]]):
+    """Rows as sqlite3 takes them; only dates, times and JSON need turning into text."""
+    typed = [
+        index
+        for index, column in enumerate(columns, start=1)
+        if isinstance(
+            model._meta.get_field(column), models.DateField | models.JSONField
+        )  # DateTimeField is a DateField
+    ]
+    adapted: dict[Any, Any] = {}  # a batch shares its timestamps: adapt each once
+    for pk, row in zip(ids, rows, strict=True):
+        record = [pk, *row]
+        for index in typed:
+            value = record[index]
+            if value is not None:
+                if isinstance(value, dict | list):
+                    record[index] = json.dumps(value)
+                elif value in adapted:
+                    record[index] = adapted[value]
+                else:
+                    record[index] = adapted[value] = _sqlite_value(value)
+        yield record
+
+
+def insert(model: type[models.Model], columns: Sequence[str], rows: list[list[Any]]) -> list[int]:
+    """Insert rows (values in the order of `columns`, attnames) and return their new ids."""
+    if not rows:
+        return []
+    ids = _take_ids(model, len(rows))
+    table = connection.ops.quote_name(model._meta.db_table)
+    names = ", ".join(connection.ops.quote_name(column) for column in ("id", *columns))
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            jsonish = [
+                index
+                for index, column in enumerate(columns, start=1)
+                if isinstance(model._meta.get_field(column), models.JSONField)
+            ]
+            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for pk, row in zip(ids, rows, strict=True):
+                    record = [pk, *row]
+                    for index in jsonish:
+                        record[index] = json.dumps(record[index])
+                    copy.write_row(record)
+        else:
+            marks = ", ".join(["%s"] * (len(columns) + 1))
+            cursor.executemany(
+                f"INSERT INTO {table} ({names}) VALUES ({marks})",  # noqa: S608
+                _sqlite_rows(model, columns, ids, rows),
+            )
+    return ids
+
+
+def update(model: type[models.Model], columns: Sequence[str], rows: list[list[Any]]) -> None:
+    """Set `columns` of each row; a row is [id, *values in the order of columns]."""
+    if not rows:
+        return
+    table = connection.ops.quote_name(model._meta.db_table)
+    assignments = ", ".join(f"{connection.ops.quote_name(column)} = %s" for column in columns)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {table} SET {assignments} WHERE id = %s",  # noqa: S608
+            [
+                [*(map(_sqlite_value, values) if connection.vendor == "sqlite" else values), pk]
+                for pk, *values in rows
+            ],
+        )
+
+
+AUDIT_COLUMNS = (
+    "at",
+    "actor_id",
+    "action",
+    "content_type_id",
+    "object_id",
+    "object_repr",
+    "changes",
+)
+
+
+def audit(
+    *,
+    actor: User,
+    action: str,
+    model: type[models.Model],
+    entries: list[tuple[int, str, dict[str, list[Any]]]],
+) -> None:
+    """Record (id, name, changes) of many records of one model in the audit trail."""
+    content_type = ContentType.objects.get_for_model(model).pk
+    now = timezone.now()
+    insert(
+        AuditEntry,
+        AUDIT_COLUMNS,
+        [
+            [now, actor.pk, action, content_type, pk, name[:200], changes]
+            for pk, name, changes in entries
+        ],
+    )

@@ -1,0 +1,395 @@
+"""How import rows become companies and contacts: matched, suppressed, linked, written.
+
+A writer gets one batch of cleaned rows and either writes them (inside the import's
+transaction for that batch) or, on a dry run, only counts what it would do. It never
+matches or links a record its user cannot see.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from koers.core.models import AuditEntry, User
+from koers.crm import normalise
+from koers.crm.models import Company, Contact, Suppression, fold_city
+from koers.crm.selectors import company_visible_to, contact_visible_to
+from koers.dataio import bulk, targets
+
+
+@dataclass
+class CleanRow:
+    number: int
+    values: dict[str, Any]
+
+
+@dataclass
+class BatchOutcome:
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    # (row number, reason)
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+    companies_created: int = 0
+
+
+# Dutch surname prefixes, longest first: "Jan van der Berg" → Jan / van der / Berg.
+PREFIXES = sorted(
+    ["van", "de", "der", "den", "van de", "van der", "van den", "van het", "in 't", "'t", "ter",
+     "ten", "te", "op de", "op den", "in de", "uit de", "uit den", "von", "di", "da", "le", "la",
+     "du", "del", "van 't"],
+    key=len,
+    reverse=True,
+)  # fmt: skip
+
+
+def split_full_name(full_name: str) -> tuple[str, str, str]:
+    """First name, prefix and last name of "Jan van der Berg" (a single word is a last name)."""
+    words = full_name.split()
+    if len(words) < 2:
+        return "", "", full_name
+    first, rest = words[0], " ".join(words[1:])
+    for prefix in PREFIXES:
+        if rest.casefold().startswith(prefix + " "):
+            return first, rest[: len(prefix)], rest[len(prefix) + 1 :]
+    return first, "", rest
+
+
+def resolve_owners(rows: list[CleanRow], outcome: BatchOutcome) -> list[CleanRow]:
+    """Resolve the owner column (username, email or full name) to users; reject the rest."""
+    wanted = {row.values["owner"] for row in rows if "owner" in row.values}
+    found: dict[str, int] = {}
+    if wanted:
+        for user in User.objects.filter(is_active=True):
+            for spelling in (user.username, user.email, user.get_full_name()):
+                if spelling and spelling.casefold() in wanted:
+                    found.setdefault(spelling.casefold(), user.pk)
+    kept = []
+    for row in rows:
+        owner = row.values.pop("owner", None)
+        if owner is None:
+            kept.append(row)
+        elif owner in found:
+            row.values["owner_id"] = found[owner]
+            kept.append(row)
+        else:
+            outcome.rejected.append(
+                (
+                    row.number,
+                    _("owner: nobody who can log in is called “%(owner)s”.") % {"owner": owner},
+                )
+            )
+    return kept
+
+
+def _suppress(rows: list[CleanRow], outcome: BatchOutcome) -> list[CleanRow]:
+    """Skip people who asked to be forgotten; keep people who objected uncallable."""
+    keys = {
+        row.number: [
+            normalise.suppression_key(kind, row.values[name])
+            for kind, name in (("email", "email"), ("phone", "phone"), ("phone", "mobile"))
+            if row.values.get(name)
+        ]
+        for row in rows
+    }
+    wanted = [key for row_keys in keys.values() for key in row_keys]
+    reasons = dict(
+        Suppression.objects.filter(key_hash__in=wanted).values_list("key_hash", "reason")
+    )
+    kept = []
+    for row in rows:
+        found = {reasons[key] for key in keys[row.number] if key in reasons}
+        if Suppression.Reason.ERASED in found:
+            outcome.skipped += 1
+            continue
+        if Suppression.Reason.OBJECTED in found:
+            row.values["do_not_call"] = True
+        kept.append(row)
+    return kept
+
+
+@dataclass
+class _Plan:
+    """What one batch will do: new records and changes to existing ones."""
+
+    inserts: dict[Any, dict[str, Any]] = field(default_factory=dict)  # key → values
+    updates: dict[int, dict[str, Any]] = field(default_factory=dict)  # id → values
+    created: int = 0
+    updated: int = 0
+
+
+def _plan(
+    rows: list[CleanRow], *, key_field: str, existing: dict[Any, int], seen: set | None
+) -> _Plan:
+    """Decide per row: update the matched record, fold into a row met before, or create.
+
+    A later row with the same key as an earlier one updates what the earlier one made,
+    in this batch or (through `existing`, or `seen` on a dry run) in an earlier one.
+    """
+    plan = _Plan()
+    for index, row in enumerate(rows):
+        key = row.values.get(key_field) if key_field else None
+        if key and key in existing:
+            plan.updates.setdefault(existing[key], {}).update(row.values)
+            plan.updated += 1
+        elif key and key in plan.inserts:
+            plan.inserts[key].update(row.values)
+            plan.updated += 1
+        elif key and seen is not None and key in seen:
+            plan.updated += 1
+        else:
+            plan.inserts[key or ("row", index)] = row.values
+            plan.created += 1
+            if key and seen is not None:
+                seen.add(key)
+    return plan
+
+
+def _value_text(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+class RecordWriter:
+    """Writes one crm model: its insert columns and defaults, matching and the audit trail."""
+
+    model: type[Company] | type[Contact]
+    key_fields: dict[str, str]  # match key → model field it is compared with
+
+    def visible(self, actor: User):
+        raise NotImplementedError
+
+    def prepare(self, actor: User, rows: list[CleanRow], outcome, *, write: bool) -> list[CleanRow]:
+        return rows
+
+    def derived(self, values: dict[str, Any]) -> None:
+        """Fill the fields Koers keeps beside what a person types (such as name_key)."""
+
+    def __call__(self, job, actor: User, rows: list[CleanRow], *, write: bool, state: dict):
+        outcome = BatchOutcome()
+        rows = resolve_owners(rows, outcome)
+        rows = self.prepare(actor, rows, outcome, write=write)
+        key_field = self.key_fields.get(job.match_on, "")
+        existing: dict[Any, int] = {}
+        current: dict[int, dict[str, Any]] = {}
+        if key_field:
+            keys = {row.values[key_field] for row in rows if row.values.get(key_field)}
+            columns = {name for row in rows for name in row.values} & self.columns
+            for record in (
+                self.visible(actor)
+                .filter(**{f"{key_field}__in": keys})
+                .order_by("id")
+                .values("id", key_field, *columns)
+            ):
+                if existing.setdefault(record[key_field], record["id"]) == record["id"]:
+                    current[record["id"]] = record
+        plan = _plan(
+            rows,
+            key_field=key_field,
+            existing=existing,
+            seen=None if write else state.setdefault("seen", set()),
+        )
+        outcome.created, outcome.updated = plan.created, plan.updated
+        if write:
+            self._insert(actor, list(plan.inserts.values()))
+            self._update(actor, plan.updates, current)
+        return outcome
+
+    @property
+    def columns(self) -> set[str]:
+        return {model_field.attname for model_field in self.model._meta.concrete_fields} - {"id"}
+
+    def defaults(self, actor: User) -> dict[str, Any]:
+        now = timezone.now()
+        values = {
+            model_field.attname: model_field.get_default()
+            for model_field in self.model._meta.concrete_fields
+            if model_field.attname != "id"
+        }
+        return values | {"created_at": now, "updated_at": now, "owner_id": actor.pk}
+
+    def _insert(self, actor: User, records: list[dict[str, Any]]) -> list[int]:
+        if not records:
+            return []
+        defaults = self.defaults(actor)
+        columns = list(defaults)
+        rows = []
+        for values in records:
+            values = {name: value for name, value in values.items() if name in defaults}
+            self.derived(values)
+            rows.append([values.get(column, defaults[column]) for column in columns])
+        ids = bulk.insert(self.model, columns, rows)
+        bulk.audit(
+            actor=actor,
+            action=AuditEntry.Action.CREATED,
+            model=self.model,
+            entries=[
+                (
+                    pk,
+                    self.display(values),
+                    {name: [None, _value_text(value)] for name, value in values.items()},
+                )
+                for pk, values in zip(ids, records, strict=True)
+            ],
+        )
+        return ids
+
+    def _update(self, actor, updates: dict[int, dict[str, Any]], current: dict[int, dict]) -> None:
+        by_columns: dict[tuple[str, ...], list[list[Any]]] = defaultdict(list)
+        audits = []
+        now = timezone.now()
+        for pk, values in updates.items():
+            before = current[pk]
+            # Never make someone callable again who said no.
+            if before.get("do_not_call"):
+                values.pop("do_not_call", None)
+            changed = {
+                name: value
+                for name, value in values.items()
+                if name in before and before[name] != value
+            }
+            if not changed:
+                continue
+            self.derived(changed)
+            changed = {name: value for name, value in changed.items() if name in self.columns}
+            columns = (*sorted(changed), "updated_at")
+            by_columns[columns].append([pk, *(changed[name] for name in columns[:-1]), now])
+            audits.append(
+                (
+                    pk,
+                    self.display({**before, **changed}),
+                    {
+                        name: [_value_text(before.get(name)), _value_text(value)]
+                        for name, value in changed.items()
+                        if name in before
+                    },
+                )
+            )
+        for columns, rows in by_columns.items():
+            bulk.update(self.model, columns, rows)
+        bulk.audit(actor=actor, action=AuditEntry.Action.UPDATED, model=self.model, entries=audits)
+
+    def display(self, values: dict[str, Any]) -> str:
+        raise NotImplementedError
+
+
+class CompanyWriter(RecordWriter):
+    model = Company
+    key_fields = {
+        "external_id": "external_id",
+        "kvk_number": "kvk_number",
+        "vat_number": "vat_number",
+        "domain": "domain",
+        "name": "name_key",
+    }
+
+    def visible(self, actor):
+        return company_visible_to(user=actor)
+
+    def prepare(self, actor, rows, outcome, *, write):
+        for row in rows:
+            row.values["name_key"] = normalise.company_name_key(row.values.get("name", ""))
+        return rows
+
+    def derived(self, values):
+        if "name" in values:
+            values["name_key"] = normalise.company_name_key(values["name"])
+        if "city" in values:
+            values["city_key"] = fold_city(values["city"])
+
+    def display(self, values):
+        return values.get("name", "")
+
+
+class ContactWriter(RecordWriter):
+    model = Contact
+    key_fields = {"external_id": "external_id", "email": "email"}
+
+    def visible(self, actor):
+        return contact_visible_to(user=actor)
+
+    def defaults(self, actor):
+        return super().defaults(actor) | {"lead_source": Contact.LeadSource.IMPORT}
+
+    def prepare(self, actor, rows, outcome, *, write):
+        for row in rows:
+            full_name = row.values.pop("full_name", "")
+            if full_name and not row.values.get("last_name"):
+                first, prefix, last = split_full_name(full_name)
+                row.values.setdefault("first_name", first)
+                if prefix:
+                    row.values.setdefault("name_prefix", prefix)
+                row.values["last_name"] = last
+        rows = _suppress(rows, outcome)
+        self._link_companies(actor, rows, outcome, write=write)
+        return rows
+
+    def _link_companies(self, actor, rows, outcome, *, write) -> None:
+        """Point each row at the company it names (by KvK number, else by name); make the
+        companies that do not exist yet."""
+        by_row = {}
+        for row in rows:
+            name = row.values.pop("company_name", "")
+            kvk = row.values.pop("company_kvk_number", "")
+            if name or kvk:
+                by_row[row.number] = (kvk, normalise.company_name_key(name) if name else "", name)
+        if not by_row:
+            return
+        kvks = {kvk for kvk, _key, _name in by_row.values() if kvk}
+        keys = {key for _kvk, key, _name in by_row.values() if key}
+        visible = company_visible_to(user=actor).order_by("id")
+        # Two lookups, each on its own index (an OR of both would scan the table).
+        found_kvk = dict(
+            reversed(visible.filter(kvk_number__in=kvks).values_list("kvk_number", "id"))
+        )
+        found_key = dict(reversed(visible.filter(name_key__in=keys).values_list("name_key", "id")))
+        missing = {}
+        for kvk, key, name in by_row.values():
+            if not (kvk and kvk in found_kvk) and not (key and key in found_key) and name:
+                missing.setdefault((kvk, key), {"name": name, "kvk_number": kvk})
+        outcome.companies_created = len(missing)
+        if write and missing:
+            ids = CompanyWriter()._insert(actor, list(missing.values()))
+            for (kvk, key), pk in zip(missing, ids, strict=True):
+                if kvk:
+                    found_kvk.setdefault(kvk, pk)
+                found_key.setdefault(key, pk)
+        for row in rows:
+            if row.number in by_row:
+                kvk, key, _name = by_row[row.number]
+                company = found_kvk.get(kvk) if kvk else None
+                row.values["company_id"] = company or found_key.get(key)
+
+    def display(self, values):
+        return " ".join(
+            part
+            for part in (
+                values.get("first_name"),
+                values.get("name_prefix"),
+                values.get("last_name"),
+            )
+            if part
+        )
+
+
+targets.register(
+    targets.Target(
+        key="companies",
+        label=gettext_lazy("Companies"),
+        fields=targets.COMPANY_FIELDS,
+        match_keys=("external_id", "kvk_number", "vat_number", "domain", "name"),
+        writer=CompanyWriter(),
+    )
+)
+targets.register(
+    targets.Target(
+        key="contacts",
+        label=gettext_lazy("Contacts"),
+        fields=targets.CONTACT_FIELDS,
+        match_keys=("external_id", "email"),
+        writer=ContactWriter(),
+        needs_one_of=("last_name", "full_name"),
+    )
+)
