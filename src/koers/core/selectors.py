@@ -104,6 +104,11 @@ def _display(field: models.Field | None, value) -> str:
     return str(value)
 
 
+# Labels of audit keys that are not a field of the record, such as "merged_with"; apps
+# higher up add theirs (see koers.dataio.apps).
+AUDIT_LABELS: dict[str, str] = {}
+
+
 def audit_trail_for(*, instance: models.Model, limit: int = 100) -> list[AuditRow]:
     """Return the latest audit entries of one record with readable field names and values."""
     entries = (
@@ -114,12 +119,15 @@ def audit_trail_for(*, instance: models.Model, limit: int = 100) -> list[AuditRo
         .order_by("-at", "-id")[:limit]
     )
     fields = {field.name: field for field in instance._meta.get_fields() if field.concrete}
+    fields |= {field.attname: field for field in fields.values()}  # "owner_id" from bulk writes
     rows = []
     for entry in entries:
         changes = []
         for name, (old, new) in entry.changes.items():
             field = fields.get(name)
-            label = str(field.verbose_name) if field is not None else name
+            label = (
+                str(field.verbose_name) if field is not None else str(AUDIT_LABELS.get(name, name))
+            )
             changes.append(AuditChange(label, _display(field, old), _display(field, new)))
         rows.append(
             AuditRow(

@@ -9,4 +9,8 @@ class DataioConfig(AppConfig):
 
     def ready(self):
         # Registers the import targets.
+        from koers.core.selectors import AUDIT_LABELS
         from koers.dataio import service_writers, writers  # noqa: F401
+
+        AUDIT_LABELS["merged_with"] = _("merged with")
+        AUDIT_LABELS["merged_into"] = _("merged into")

@@ -76,7 +76,7 @@ def _linked(actor: User, values: dict[str, Any]) -> dict[str, Any]:
             company = companies.filter(name_key=normalise.company_name_key(name)).first()
         if company is None:
             raise ValidationError(
-                _("Company: none you can see is called “%(name)s”.") % {"name": name or kvk}
+                _("Company: none you can see matches “%(name)s”.") % {"name": name or kvk}
             )
         linked["company"] = company
     email = values.pop("contact_email", "")

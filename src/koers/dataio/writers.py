@@ -7,6 +7,7 @@ matches or links a record its user cannot see.
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from django.utils import timezone
@@ -79,7 +80,7 @@ def resolve_owners(rows: list[CleanRow], outcome: BatchOutcome) -> list[CleanRow
             outcome.rejected.append(
                 (
                     row.number,
-                    _("owner: nobody who can log in is called “%(owner)s”.") % {"owner": owner},
+                    _("Owner: nobody who can log in is called “%(owner)s”.") % {"owner": owner},
                 )
             )
     return kept
@@ -197,6 +198,11 @@ class RecordWriter:
             self._update(actor, plan.updates, current)
         return outcome
 
+    @cached_property
+    def audited(self) -> set[str]:
+        """What a person typed, not what Koers derives (name_key, city_key)."""
+        return {field.attname for field in self.model._meta.concrete_fields if field.editable}
+
     @property
     def columns(self) -> set[str]:
         return {model_field.attname for model_field in self.model._meta.concrete_fields} - {"id"}
@@ -229,7 +235,11 @@ class RecordWriter:
                 (
                     pk,
                     self.display(values),
-                    {name: [None, _value_text(value)] for name, value in values.items()},
+                    {
+                        name: [None, _value_text(value)]
+                        for name, value in values.items()
+                        if name in self.audited
+                    },
                 )
                 for pk, values in zip(ids, records, strict=True)
             ],
@@ -263,7 +273,7 @@ class RecordWriter:
                     {
                         name: [_value_text(before.get(name)), _value_text(value)]
                         for name, value in changed.items()
-                        if name in before
+                        if name in before and name in self.audited
                     },
                 )
             )

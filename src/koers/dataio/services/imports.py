@@ -211,6 +211,7 @@ def _clean(target: targets.Target, columns: list[tuple[int, targets.Field]], row
         return None, row.error
     values: dict = {}
     errors = []
+    failed: set[str] = set()
     cells = row.values
     for index, field in columns:
         cell = cells[index] if index < len(cells) else ""
@@ -220,15 +221,20 @@ def _clean(target: targets.Target, columns: list[tuple[int, targets.Field]], row
             values[field.name] = field.clean(cell, values)
         except ValidationError as error:
             errors.append(f"{capfirst(field.label)}: {' '.join(error.messages)}")
+            failed.add(field.name)
     for field in target.fields:
         if field.required and not values.get(field.name) and not errors:
             errors.append(_("%(field)s: this row has none.") % {"field": capfirst(field.label)})
-    if target.needs_one_of and not any(values.get(name) for name in target.needs_one_of):
+    if (
+        target.needs_one_of
+        and not any(values.get(name) for name in target.needs_one_of)
+        and not failed & set(target.needs_one_of)  # a name refused above is explained
+    ):
         errors.append(
             _("This row has no %(fields)s.")
             % {"fields": _(" or ").join(str(target.field(n).label) for n in target.needs_one_of)}
         )
-    return values, "; ".join(errors)
+    return values, " ".join(errors)
 
 
 def _batches(job: ImportJob, start: int) -> Iterator[list]:

@@ -349,7 +349,7 @@ def test_deals_and_activities_go_through_their_services_and_link_visible_records
         date(2026, 12, 31),
     )
     assert list(deal.contacts.all()) == [anna]
-    assert "none you can see is called “Van Anderen B.V.”" in job.rejections.get().reason
+    assert "none you can see matches “Van Anderen B.V.”" in job.rejections.get().reason
 
     activities = _file(
         tmp_path,
