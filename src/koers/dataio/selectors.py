@@ -2,6 +2,7 @@
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import islice
 
 from django.core.cache import cache
 from django.db.models import Count, Field, Max, Model, QuerySet
@@ -11,7 +12,8 @@ from django.shortcuts import get_object_or_404
 from koers.core.models import User
 from koers.crm.models import Company, Contact
 from koers.crm.selectors import company_visible_to, contact_visible_to
-from koers.dataio import duplicates
+from koers.dataio import duplicates, sources
+from koers.dataio.files import job_path, job_source
 from koers.dataio.models import ImportJob, ImportRejection, Merge
 
 
@@ -26,6 +28,11 @@ def import_job_list_for_user(*, user: User) -> QuerySet[ImportJob]:
 def import_job_get_for_user(*, user: User, pk: int) -> ImportJob:
     """An import the user started (or any, for an admin), or 404."""
     return get_object_or_404(import_job_list_for_user(user=user), pk=pk)
+
+
+def import_job_sample_rows(*, job: ImportJob, count: int) -> list:
+    """The first rows of the job's file, to show beside its columns while mapping them."""
+    return list(islice(sources.source_rows(job_path(job), job_source(job)), count))
 
 
 def import_rejection_list(*, job: ImportJob) -> QuerySet[ImportRejection]:

@@ -24,6 +24,7 @@ from django.utils.translation import override
 from koers.core.models import User
 from koers.core.services import check_can_edit_records
 from koers.dataio import cleaning, sources, targets
+from koers.dataio.files import import_folder, job_path, job_source
 from koers.dataio.models import ImportJob, ImportMapping, ImportRejection
 from koers.dataio.writers import BatchOutcome, CleanRow
 
@@ -34,16 +35,6 @@ MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 STALLED_AFTER = timedelta(minutes=2)
 # Errors a dry run keeps to show; the counts cover every row.
 PREVIEW_ERRORS = 50
-
-
-def import_folder() -> Path:
-    folder = Path(settings.VAR_DIR) / "imports"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def job_path(job: ImportJob) -> Path:
-    return import_folder() / job.stored_as
 
 
 def _check_may_import(actor: User) -> None:
@@ -111,15 +102,6 @@ def mapping_find(*, actor: User, target: str, headers: list[str]) -> ImportMappi
         if folded <= set(mapping.columns):
             return mapping
     return None
-
-
-def job_source(job: ImportJob) -> sources.SourceFormat:
-    return sources.SourceFormat(
-        kind="xlsx" if not job.delimiter else "csv",
-        encoding=job.encoding,
-        delimiter=job.delimiter,
-        headers=job.headers,
-    )
 
 
 @transaction.atomic

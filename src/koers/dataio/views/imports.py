@@ -1,17 +1,18 @@
 """The import wizard: upload, map the columns, see the dry run, run, read the report."""
 
 import csv
-from itertools import islice
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from koers.core.services import check_can_edit_records
-from koers.dataio import selectors, sources, targets
+from koers.dataio import selectors, targets
+from koers.dataio.exports import neutralise
 from koers.dataio.forms import ImportUploadForm
 from koers.dataio.models import ImportJob
 from koers.dataio.services import imports
@@ -63,9 +64,7 @@ def job_mapping(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             imports.import_job_check_queue(actor=request.user, job=job)
             return redirect("dataio:import-detail", job.pk)
-    samples = list(
-        islice(sources.source_rows(imports.job_path(job), imports.job_source(job)), SAMPLE_ROWS)
-    )
+    samples = selectors.import_job_sample_rows(job=job, count=SAMPLE_ROWS)
     columns = [
         {
             "index": index,
@@ -128,18 +127,18 @@ def job_rejections(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     job = selectors.import_job_get_for_user(user=request.user, pk=pk)
     writer = csv.writer(_Echo())
 
+    # Translated now: the rows are written after the view returned, outside the user's language.
+    header = [_("Row"), *job.headers, _("Reason")]
+
     def rows():
-        yield "\ufeff" + writer.writerow([_("Row"), *job.headers, _("Reason")])
+        yield "\ufeff" + writer.writerow(header)
         for rejection in selectors.import_rejection_list(job=job).iterator(chunk_size=2000):
-            cells = [sources_safe(value) for value in rejection.values]
+            cells = [neutralise(value) for value in rejection.values]
             yield writer.writerow([rejection.row_number, *cells, rejection.reason])
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
     name = job.file_name.rsplit(".", 1)[0]
-    response["Content-Disposition"] = f'attachment; filename="{name}-rejected.csv"'
+    response["Content-Disposition"] = content_disposition_header(
+        as_attachment=True, filename=f"{name}-rejected.csv"
+    )
     return response
-
-
-def sources_safe(value: str) -> str:
-    """A cell that a spreadsheet would run as a formula, made plain text."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

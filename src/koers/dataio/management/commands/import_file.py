@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from koers.core.models import User
 from koers.dataio import sources, targets
+from koers.dataio.files import job_path, job_source
 from koers.dataio.models import ImportJob
 from koers.dataio.services import imports
 
@@ -40,9 +41,7 @@ class Command(BaseCommand):
                 return
             ImportJob.objects.filter(pk=job.pk).update(
                 status=ImportJob.Status.QUEUED,
-                total_rows=sources.source_count_rows(
-                    imports.job_path(job), imports.job_source(job)
-                ),
+                total_rows=sources.source_count_rows(job_path(job), job_source(job)),
             )
         self.stdout.write(f"import {job.pk}: {job.file_name}")
         job = imports.import_job_run(job_id=job.pk, on_batch=self._progress)
