@@ -13,6 +13,7 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from rapidfuzz import fuzz, process
 
 from koers.core.models import AuditEntry, User
 from koers.crm import normalise
@@ -35,6 +36,33 @@ class BatchOutcome:
     # (row number, reason)
     rejected: list[tuple[int, str]] = field(default_factory=list)
     companies_created: int = 0
+    # (row number, name in the file, existing company it nearly matches), dry runs only
+    near: list[tuple[int, str, str]] = field(default_factory=list)
+
+
+# A new company whose name is this alike (rapidfuzz ratio of the name keys) to one the
+# importer can see is pointed out in the dry run. Only so many names are compared per
+# check; the duplicate finder covers the rest once imported.
+NEAR_SCORE = 90
+NEAR_CHECKS = 1000
+
+
+def near_companies(actor: User, state: dict, outcome: BatchOutcome, names) -> None:
+    """Point out names that are about to become new companies but nearly match one."""
+    if "company_keys" not in state:
+        known = list(company_visible_to(user=actor).values_list("name_key", "name"))
+        state["company_keys"] = ([key for key, _ in known], [name for _, name in known])
+        state["near_checked"] = 0
+    keys, existing = state["company_keys"]
+    for number, name in names:
+        if state["near_checked"] >= NEAR_CHECKS or not keys:
+            return
+        state["near_checked"] += 1
+        found = process.extractOne(
+            normalise.company_name_key(name), keys, scorer=fuzz.ratio, score_cutoff=NEAR_SCORE
+        )
+        if found is not None:
+            outcome.near.append((number, name, existing[found[2]]))
 
 
 # Dutch surname prefixes, longest first: "Jan van der Berg" → Jan / van der / Berg.
@@ -162,16 +190,21 @@ class RecordWriter:
     def visible(self, actor: User):
         raise NotImplementedError
 
-    def prepare(self, actor: User, rows: list[CleanRow], outcome, *, write: bool) -> list[CleanRow]:
+    def prepare(
+        self, actor: User, rows: list[CleanRow], outcome, *, write, state
+    ) -> list[CleanRow]:
         return rows
 
     def derived(self, values: dict[str, Any]) -> None:
         """Fill the fields Koers keeps beside what a person types (such as name_key)."""
 
+    def point_out_near(self, actor, state, outcome, new_rows) -> None:
+        """On a dry run: say which new records nearly match an existing one."""
+
     def __call__(self, job, actor: User, rows: list[CleanRow], *, write: bool, state: dict):
         outcome = BatchOutcome()
         rows = resolve_owners(rows, outcome)
-        rows = self.prepare(actor, rows, outcome, write=write)
+        rows = self.prepare(actor, rows, outcome, write=write, state=state)
         key_field = self.key_fields.get(job.match_on, "")
         existing: dict[Any, int] = {}
         current: dict[int, dict[str, Any]] = {}
@@ -193,6 +226,9 @@ class RecordWriter:
             seen=None if write else state.setdefault("seen", set()),
         )
         outcome.created, outcome.updated = plan.created, plan.updated
+        if not write:
+            new = [row for row in rows if not (key_field and row.values.get(key_field) in existing)]
+            self.point_out_near(actor, state, outcome, new)
         if write:
             self._insert(actor, list(plan.inserts.values()))
             self._update(actor, plan.updates, current)
@@ -298,7 +334,7 @@ class CompanyWriter(RecordWriter):
     def visible(self, actor):
         return company_visible_to(user=actor)
 
-    def prepare(self, actor, rows, outcome, *, write):
+    def prepare(self, actor, rows, outcome, *, write, state):
         for row in rows:
             row.values["name_key"] = normalise.company_name_key(row.values.get("name", ""))
         return rows
@@ -308,6 +344,10 @@ class CompanyWriter(RecordWriter):
             values["name_key"] = normalise.company_name_key(values["name"])
         if "city" in values:
             values["city_key"] = fold_city(values["city"])
+
+    def point_out_near(self, actor, state, outcome, new_rows):
+        names = [(row.number, row.values["name"]) for row in new_rows if row.values.get("name")]
+        near_companies(actor, state, outcome, names)
 
     def display(self, values):
         return values.get("name", "")
@@ -323,7 +363,7 @@ class ContactWriter(RecordWriter):
     def defaults(self, actor):
         return super().defaults(actor) | {"lead_source": Contact.LeadSource.IMPORT}
 
-    def prepare(self, actor, rows, outcome, *, write):
+    def prepare(self, actor, rows, outcome, *, write, state):
         for row in rows:
             full_name = row.values.pop("full_name", "")
             if full_name and not row.values.get("last_name"):
@@ -333,10 +373,10 @@ class ContactWriter(RecordWriter):
                     row.values.setdefault("name_prefix", prefix)
                 row.values["last_name"] = last
         rows = _suppress(rows, outcome)
-        self._link_companies(actor, rows, outcome, write=write)
+        self._link_companies(actor, rows, outcome, write=write, state=state)
         return rows
 
-    def _link_companies(self, actor, rows, outcome, *, write) -> None:
+    def _link_companies(self, actor, rows, outcome, *, write, state) -> None:
         """Point each row at the company it names (by KvK number, else by name); make the
         companies that do not exist yet."""
         by_row = {}
@@ -360,6 +400,17 @@ class ContactWriter(RecordWriter):
             if not (kvk and kvk in found_kvk) and not (key and key in found_key) and name:
                 missing.setdefault((kvk, key), {"name": name, "kvk_number": kvk})
         outcome.companies_created = len(missing)
+        if not write:
+            near_companies(
+                actor,
+                state,
+                outcome,
+                [
+                    (number, name)
+                    for number, (kvk, key, name) in by_row.items()
+                    if (kvk, key) in missing
+                ],
+            )
         if write and missing:
             ids = CompanyWriter()._insert(actor, list(missing.values()))
             for (kvk, key), pk in zip(missing, ids, strict=True):

@@ -260,7 +260,15 @@ def import_job_check(*, job_id: int) -> ImportJob:
 
 
 def _check(job: ImportJob) -> ImportJob:
-    totals = {"create": 0, "update": 0, "skip": 0, "reject": 0, "companies": 0, "errors": []}
+    totals = {
+        "create": 0,
+        "update": 0,
+        "skip": 0,
+        "reject": 0,
+        "companies": 0,
+        "errors": [],
+        "near": [],
+    }
     state: dict = {}
     rows = 0
     try:
@@ -274,6 +282,8 @@ def _check(job: ImportJob) -> ImportJob:
             totals["companies"] += outcome.companies_created
             room = PREVIEW_ERRORS - len(totals["errors"])
             totals["errors"] += [[number, reason] for number, reason, _v in outcome.rejected][:room]
+            room = PREVIEW_ERRORS - len(totals["near"])
+            totals["near"] += [list(near) for near in outcome.near][:room]
             ImportJob.objects.filter(pk=job.pk).update(processed_rows=rows)
     except Exception as error:
         ImportJob.objects.filter(pk=job.pk).update(

@@ -363,3 +363,48 @@ def test_deals_and_activities_go_through_their_services_and_link_visible_records
     assert (call.kind, call.contact, call.company) == ("call", anna, company)
     assert timezone.localtime(call.occurred_at).hour == 14
     assert "Kind: “Fax” is not one of the choices" in job.rejections.get().reason
+
+
+def test_an_excel_file_imports_like_a_csv(sales_a, tmp_path):
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["Bedrijfsnaam", "KvK-nummer", "Plaats", "Aantal medewerkers", "Opgericht"])
+    sheet.append(["Veldhuis Logistiek B.V.", 12345678, "Zwolle", 120, date(1998, 5, 1)])
+    sheet.append(['=HYPERLINK("x")', 87654321, "Delft", 3, None])
+    path = tmp_path / "bedrijven.xlsx"
+    workbook.save(path)
+
+    job = _check_and_run(_import(sales_a, path, target="companies"))
+
+    assert (job.created_count, job.rejected_count) == (1, 1)
+    company = Company.objects.get()
+    # Numbers in cells come in as the digits people typed: the KvK number stays text.
+    assert (company.name, company.kvk_number, company.city, company.employee_band) == (
+        "Veldhuis Logistiek B.V.",
+        "12345678",
+        "Zwolle",
+        "100-249",
+    )
+    # A formula cell has no value Koers could read (Excel never calculated it here).
+    assert job.rejections.get().reason == "Name: this row has none."
+
+
+def test_the_check_points_out_new_companies_that_nearly_match_existing_ones(
+    sales_a, sales_b, tmp_path
+):
+    CompanyFactory(owner=sales_a, name="Bakkerij Janssen B.V.")
+    CompanyFactory(owner=sales_b, name="Drukkerij Noord B.V.")  # not the importer's to see
+    path = _file(
+        tmp_path,
+        "Email,Last name,Company\n"
+        "a@x.nl,Aa,Bakkerij Jansen\n"
+        "b@x.nl,Bee,Drukkerij Noordd\n"
+        "c@x.nl,Cee,Heel Iets Anders\n",
+    )
+
+    job = imports.import_job_check(job_id=_import(sales_a, path).pk)
+
+    assert job.preview["companies"] == 3
+    assert job.preview["near"] == [[2, "Bakkerij Jansen", "Bakkerij Janssen B.V."]]
