@@ -126,7 +126,7 @@ def _suppress(rows: list[CleanRow], outcome: BatchOutcome) -> list[CleanRow]:
     }
     wanted = [key for row_keys in keys.values() for key in row_keys]
     reasons = dict(
-        Suppression.objects.filter(key_hash__in=wanted).values_list("key_hash", "reason")
+        bulk.among(Suppression.objects, "key_hash", wanted).values_list("key_hash", "reason")
     )
     kept = []
     for row in rows:
@@ -212,8 +212,7 @@ class RecordWriter:
             keys = {row.values[key_field] for row in rows if row.values.get(key_field)}
             columns = {name for row in rows for name in row.values} & self.columns
             for record in (
-                self.visible(actor)
-                .filter(**{f"{key_field}__in": keys})
+                bulk.among(self.visible(actor), key_field, keys)
                 .order_by("id")
                 .values("id", key_field, *columns)
             ):
@@ -392,13 +391,20 @@ class ContactWriter(RecordWriter):
         visible = company_visible_to(user=actor).order_by("id")
         # Two lookups, each on its own index (an OR of both would scan the table).
         found_kvk = dict(
-            reversed(visible.filter(kvk_number__in=kvks).values_list("kvk_number", "id"))
+            reversed(bulk.among(visible, "kvk_number", kvks).values_list("kvk_number", "id"))
         )
-        found_key = dict(reversed(visible.filter(name_key__in=keys).values_list("name_key", "id")))
+        found_key = dict(
+            reversed(bulk.among(visible, "name_key", keys).values_list("name_key", "id"))
+        )
         missing = {}
         for kvk, key, name in by_row.values():
             if not (kvk and kvk in found_kvk) and not (key and key in found_key) and name:
                 missing.setdefault((kvk, key), {"name": name, "kvk_number": kvk})
+        if not write:
+            # Nothing is written on a dry run: a company met in an earlier batch is new once.
+            seen = state.setdefault("companies_seen", set())
+            missing = {pair: values for pair, values in missing.items() if pair not in seen}
+            seen.update(missing)
         outcome.companies_created = len(missing)
         if not write:
             near_companies(

@@ -28,7 +28,7 @@ from koers.dataio.files import import_folder, job_path, job_source
 from koers.dataio.models import ImportJob, ImportMapping, ImportRejection
 from koers.dataio.writers import BatchOutcome, CleanRow
 
-BATCH_ROWS = 2000
+BATCH_ROWS = 5000
 # Files are read from disk as they are imported; larger ones belong on the command line.
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 # A running job whose worker has written nothing for this long is taken over.

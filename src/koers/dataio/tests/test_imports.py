@@ -150,16 +150,18 @@ def test_a_repeated_key_in_one_file_makes_one_record(sales_a, tmp_path, monkeypa
     monkeypatch.setattr(imports, "BATCH_ROWS", 2)  # the repeat falls in the next batch too
     path = _file(
         tmp_path,
-        "Email,Last name,Job title\na@x.nl,Aa,\nb@x.nl,Bee,\na@x.nl,Aa,Directeur\nb@x.nl,Bee,CFO\n",
+        "Email,Last name,Job title,Company\n"
+        "a@x.nl,Aa,,Eén B.V.\nb@x.nl,Bee,,Eén\na@x.nl,Aa,Directeur,Eén BV\nb@x.nl,Bee,CFO,Twee\n",
     )
     job = imports.import_job_check(job_id=_import(sales_a, path).pk)
-    assert (job.preview["create"], job.preview["update"]) == (2, 2)
+    assert (job.preview["create"], job.preview["update"], job.preview["companies"]) == (2, 2, 2)
 
     job = _check_and_run(job)
 
     assert Contact.objects.count() == 2
     assert Contact.objects.get(email="a@x.nl").job_title == "Directeur"
     assert (job.created_count, job.updated_count) == (2, 2)
+    assert sorted(Company.objects.values_list("name", flat=True)) == ["Eén B.V.", "Twee"]
 
 
 def test_matching_never_touches_records_the_importer_cannot_see(sales_a, sales_b, tmp_path):
