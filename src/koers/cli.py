@@ -80,6 +80,9 @@ def run(*, demo_data: bool = False) -> int:
         sys.executable, "-m", "gunicorn", "koers.wsgi",
         "--bind", f"{host}:{port}",
         "--workers", os.environ.get("KOERS_WEB_WORKERS", "2"),
+        # A list export streams for as long as it has rows; gunicorn's 30 s would cut a
+        # large one off.
+        "--timeout", "300",
         "--log-level", "warning",
     ]  # fmt: skip
     if settings.DEBUG:
