@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "koers.activities",
     "koers.outreach",
     "koers.dataio",
+    "koers.api",
     "koers.core.apps.BackOfficeConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from koers.api.mount import api_urls
+
 urlpatterns = [
     path("", include("koers.core.urls")),
     path("", include("koers.crm.urls")),
@@ -8,5 +10,7 @@ urlpatterns = [
     path("", include("koers.activities.urls")),
     path("", include("koers.outreach.urls")),
     path("", include("koers.dataio.urls")),
+    path("", include("koers.api.urls")),
+    path("api/", api_urls()),
     path("admin/", admin.site.urls),
 ]

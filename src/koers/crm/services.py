@@ -162,10 +162,12 @@ def company_create(*, actor: User, **fields: Any) -> Company:
     _check_fields(fields, COMPANY_FIELDS)
     fields.setdefault("owner", actor)  # unless told otherwise: a record nobody owns is hidden
     company = Company()
-    _company_validate(actor=actor, company=company, values=fields)
-    for name, value in fields.items():
-        setattr(company, name, value)
-    company.full_clean(exclude=["parent", "owner"])
+    _set_and_check(
+        company,
+        fields,
+        lambda: _company_validate(actor=actor, company=company, values=fields),
+        exclude=["parent", "owner"],
+    )
     company.save()
     audit_record(
         actor=actor,
@@ -181,8 +183,13 @@ def company_update(*, actor: User, company: Company, **fields: Any) -> Company:
     """Change the given fields of a company; record what changed."""
     check_can_edit_records(actor)
     _check_fields(fields, COMPANY_FIELDS)
-    _company_validate(actor=actor, company=company, values=fields)
-    return _apply_update(actor=actor, instance=company, fields=fields, audited=COMPANY_FIELDS)
+    return _apply_update(
+        actor=actor,
+        instance=company,
+        fields=fields,
+        audited=COMPANY_FIELDS,
+        validate=lambda: _company_validate(actor=actor, company=company, values=fields),
+    )
 
 
 @transaction.atomic
@@ -192,10 +199,12 @@ def contact_create(*, actor: User, **fields: Any) -> Contact:
     _check_fields(fields, CONTACT_FIELDS)
     fields.setdefault("owner", actor)
     contact = Contact()
-    _contact_validate(actor=actor, contact=contact, values=fields)
-    for name, value in fields.items():
-        setattr(contact, name, value)
-    contact.full_clean(exclude=["company", "owner"])
+    _set_and_check(
+        contact,
+        fields,
+        lambda: _contact_validate(actor=actor, contact=contact, values=fields),
+        exclude=["company", "owner"],
+    )
     contact.save()
     audit_record(
         actor=actor,
@@ -211,8 +220,13 @@ def contact_update(*, actor: User, contact: Contact, **fields: Any) -> Contact:
     """Change the given fields of a contact; record what changed."""
     check_can_edit_records(actor)
     _check_fields(fields, CONTACT_FIELDS)
-    _contact_validate(actor=actor, contact=contact, values=fields)
-    contact = _apply_update(actor=actor, instance=contact, fields=fields, audited=CONTACT_FIELDS)
+    contact = _apply_update(
+        actor=actor,
+        instance=contact,
+        fields=fields,
+        audited=CONTACT_FIELDS,
+        validate=lambda: _contact_validate(actor=actor, contact=contact, values=fields),
+    )
     if contact.do_not_call:
         suppression_add(contact=contact, reason=Suppression.Reason.OBJECTED)
     return contact
@@ -258,13 +272,36 @@ def _non_empty(snapshot: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in snapshot.items() if value not in (None, "")}
 
 
+def _set_and_check(
+    instance: models.Model, values: dict[str, Any], validate: Callable[[], None], exclude: list
+) -> None:
+    """Normalise `values` (validate), set them and check the record, naming every field in
+    error at once: a form or an API call learns all of its mistakes in one answer."""
+    errors: dict = {}
+    try:
+        validate()
+    except ValidationError as error:
+        errors = error.update_error_dict(errors)
+    for name, value in values.items():
+        setattr(instance, name, value)
+    try:
+        instance.full_clean(exclude=[*exclude, *errors])
+    except ValidationError as error:
+        errors = error.update_error_dict(errors)
+    if errors:
+        raise ValidationError(errors)
+
+
 def _apply_update(
-    *, actor: User, instance: models.Model, fields: dict[str, Any], audited: list[str]
+    *,
+    actor: User,
+    instance: models.Model,
+    fields: dict[str, Any],
+    audited: list[str],
+    validate: Callable[[], None],
 ) -> models.Model:
     before = audit_snapshot(instance, audited)
-    for name, value in fields.items():
-        setattr(instance, name, value)
-    instance.full_clean(exclude=["parent", "owner", "company"])
+    _set_and_check(instance, fields, validate, exclude=["parent", "owner", "company"])
     changes = audit_diff(before, audit_snapshot(instance, audited))
     if changes:
         derived = [name for name in fields if name not in audited]  # such as city_key

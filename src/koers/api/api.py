@@ -1,0 +1,130 @@
+"""Koers's public REST API: /api/v1, documented at /api/docs from its OpenAPI schema.
+
+Every call carries a personal access token (Authorization: Bearer koers_…), acts as the
+token's user, sees exactly what that user sees and may do only what the token's scopes
+allow. Errors are JSON with a stable code, a message and, for bad input, every field.
+"""
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest
+from django.utils import timezone, translation
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as SchemaValidationError
+from ninja.security import HttpBearer
+
+from koers.api.common import ApiError
+from koers.api.routers import companies, contacts
+from koers.api.services import api_token_authenticate
+
+# Calls per token per minute; a program that needs more should ask in bulk.
+RATE_LIMIT = getattr(settings, "KOERS_API_RATE_LIMIT", 600)
+
+
+class RateLimited(Exception):
+    def __init__(self, retry_after: int):
+        self.retry_after = retry_after
+
+
+class TokenAuth(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str):
+        api_token = api_token_authenticate(secret=token)
+        if api_token is None:
+            return None
+        _count_call(api_token.secret_hash)
+        request.api_token = api_token
+        request.user = api_token.user
+        translation.activate(api_token.user.language or settings.LANGUAGE_CODE)
+        return api_token
+
+
+def _count_call(token_hash: str) -> None:
+    """Refuse the call when the token used up this minute's calls."""
+    now = timezone.now()
+    key = f"api-calls:{token_hash[:20]}:{now:%Y%m%d%H%M}"
+    cache.add(key, 0, timeout=120)
+    if cache.incr(key) > RATE_LIMIT:
+        raise RateLimited(retry_after=60 - now.second)
+
+
+api = NinjaAPI(
+    title="Koers API",
+    version="1",
+    description=__doc__,
+    auth=TokenAuth(),
+    urls_namespace="api-v1",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+
+
+def error(request, status: int, code: str, message: str, errors=None):
+    body = {"code": code, "message": str(message), "errors": errors or []}
+    return api.create_response(request, body, status=status)
+
+
+@api.exception_handler(SchemaValidationError)
+def _invalid_schema(request, exc):
+    errors = []
+    for problem in exc.errors:
+        location = [str(part) for part in problem.get("loc", ()) if part not in ("body", "payload")]
+        errors.append({"field": ".".join(location), "message": problem.get("msg", "")})
+    return error(request, 422, "invalid", translation.gettext("Some fields are not valid."), errors)
+
+
+@api.exception_handler(DjangoValidationError)
+def _invalid_values(request, exc):
+    if hasattr(exc, "error_dict"):
+        errors = [
+            {"field": "" if field == "__all__" else field, "message": " ".join(messages)}
+            for field, messages in exc.message_dict.items()
+        ]
+    else:
+        errors = [{"field": "", "message": " ".join(exc.messages)}]
+    return error(request, 422, "invalid", translation.gettext("Some fields are not valid."), errors)
+
+
+@api.exception_handler(Http404)
+def _not_found(request, exc):
+    return error(request, 404, "not_found", translation.gettext("There is no such record."))
+
+
+@api.exception_handler(PermissionDenied)
+def _forbidden(request, exc):
+    return error(request, 403, "forbidden", str(exc) or translation.gettext("Not allowed."))
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthenticated(request, exc):
+    return error(
+        request,
+        401,
+        "unauthenticated",
+        translation.gettext("Send a valid API token: Authorization: Bearer koers_…"),
+    )
+
+
+@api.exception_handler(RateLimited)
+def _rate_limited(request, exc):
+    response = error(
+        request, 429, "rate_limited", translation.gettext("Too many calls; try again shortly.")
+    )
+    response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+@api.exception_handler(ApiError)
+def _api_error(request, exc):
+    return error(request, exc.status_code, exc.code, exc.message, exc.errors)
+
+
+@api.exception_handler(HttpError)
+def _http_error(request, exc):
+    return error(request, exc.status_code, "error", exc.message)
+
+
+api.add_router("/v1/companies", companies.router, tags=["companies"])
+api.add_router("/v1/contacts", contacts.router, tags=["contacts"])

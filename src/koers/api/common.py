@@ -1,0 +1,141 @@
+"""What every endpoint shares: errors, scopes, cursor pages and Idempotency-Key."""
+
+import hashlib
+from collections.abc import Callable
+from datetime import datetime
+
+from django.core import signing
+from django.db import IntegrityError, models, transaction
+from django.db.models import Q
+from django.utils.translation import gettext as _
+from ninja import Field, Schema
+from ninja.errors import HttpError
+
+from koers.api.models import IdempotentRequest
+from koers.api.scopes import scope
+
+CURSOR_SALT = "koers.api.cursor"
+MAX_LIMIT = 100
+
+
+class ApiError(HttpError):
+    def __init__(self, status_code: int, code: str, message: str, errors=None):
+        super().__init__(status_code, str(message))
+        self.code = code
+        self.errors = errors or []
+
+
+class FieldErrorOut(Schema):
+    field: str
+    message: str
+
+
+class ErrorOut(Schema):
+    code: str
+    message: str
+    errors: list[FieldErrorOut]
+
+
+def text(default: str = "", *, max_length: int, **options):
+    """A text field of an API schema: at most `max_length` characters and no NUL, which
+    PostgreSQL cannot store (Django's forms refuse it too)."""
+    return Field(default, max_length=max_length, pattern=r"^[^\x00]*$", **options)
+
+
+ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut, 429: ErrorOut}
+
+
+def require_scope(request, name: str, access: str) -> None:
+    """Refuse the call unless the token was given this scope."""
+    needed = scope(name, access)
+    if needed not in request.api_token.scopes:
+        raise ApiError(
+            403,
+            "missing_scope",
+            _("This token may not do this; it needs the scope %(scope)s.") % {"scope": needed},
+        )
+
+
+def cursor_page(
+    queryset: models.QuerySet, *, order: tuple[str, ...], cursor: str, limit: int
+) -> tuple[list, str | None]:
+    """One page of `queryset` in `order` (ending with a unique field) after `cursor`, and
+    the cursor of the next page: keyset paging, as fast on the last page as on the first."""
+    limit = max(1, min(limit, MAX_LIMIT))
+    fields = [(name.lstrip("-"), name.startswith("-")) for name in order]
+    if cursor:
+        try:
+            values = signing.loads(cursor, salt=CURSOR_SALT)
+        except signing.BadSignature:
+            raise ApiError(
+                422,
+                "invalid",
+                _("Some fields are not valid."),
+                [{"field": "cursor", "message": _("Use the cursor of the previous page.")}],
+            ) from None
+        queryset = queryset.filter(_after(queryset.model, fields, values))
+    rows = list(queryset.order_by(*order)[: limit + 1])
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    last = [_plain(getattr(rows[-1], name)) for name, _desc in fields]
+    return rows, signing.dumps(last, salt=CURSOR_SALT)
+
+
+def _plain(value):
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _after(model, fields, values) -> Q:
+    """Rows after the one with `values`: (a > x) or (a = x and b > y) …, per direction."""
+    typed = []
+    for (name, _desc), value in zip(fields, values, strict=True):
+        if isinstance(model._meta.get_field(name), models.DateTimeField):
+            value = datetime.fromisoformat(value)
+        typed.append(value)
+    condition = Q()
+    for index, (name, descending) in enumerate(fields):
+        step = Q(**{f"{name}__{'lt' if descending else 'gt'}": typed[index]})
+        for earlier, (earlier_name, _desc) in enumerate(fields[:index]):
+            step &= Q(**{earlier_name: typed[earlier]})
+        condition |= step
+    return condition
+
+
+def idempotent(request, make: Callable[[], tuple[int, dict]]) -> tuple[int, dict]:
+    """Run a POST once per Idempotency-Key: a retry gets the first answer, creating nothing."""
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if not key:
+        return make()
+    if len(key) > 255:
+        raise ApiError(
+            422,
+            "invalid",
+            _("Some fields are not valid."),
+            [{"field": "Idempotency-Key", "message": _("Use at most 255 characters.")}],
+        )
+    fingerprint = hashlib.sha256(
+        b"\n".join([request.method.encode(), request.path.encode(), request.body])
+    ).hexdigest()
+    token = request.api_token
+    earlier = IdempotentRequest.objects.filter(token=token, key=key).first()
+    if earlier is None:
+        try:
+            with transaction.atomic():
+                status, body = make()
+                IdempotentRequest.objects.create(
+                    token=token, key=key, fingerprint=fingerprint, status_code=status, body=body
+                )
+                return status, body
+        except IntegrityError:
+            # The same key raced in from a retry; this request's writes were rolled back.
+            earlier = IdempotentRequest.objects.filter(token=token, key=key).first()
+            if earlier is None:
+                raise
+    if earlier.fingerprint != fingerprint:
+        raise ApiError(
+            422,
+            "idempotency_key_reused",
+            _("This Idempotency-Key was used for another request."),
+        )
+    return earlier.status_code, earlier.body

@@ -1,0 +1,218 @@
+"""The REST API over HTTP: tokens and scopes, teams, errors, cursors, Idempotency-Key."""
+
+import pytest
+from django.test import Client
+
+from koers.api import api as api_module
+from koers.api.scopes import all_scopes
+from koers.api.services import api_token_create
+from koers.crm.factories import CompanyFactory, ContactFactory
+from koers.crm.models import Company, Contact
+
+ENDPOINTS = [
+    ("get", "/api/v1/{kind}", "read"),
+    ("get", "/api/v1/{kind}/{id}", "read"),
+    ("post", "/api/v1/{kind}", "write"),
+    ("patch", "/api/v1/{kind}/{id}", "write"),
+    ("delete", "/api/v1/{kind}/{id}", "write"),
+]
+BODIES = {"companies": {"name": "Nieuw B.V."}, "contacts": {"last_name": "Nieuw"}}
+
+
+def bearer(user, scopes=None) -> Client:
+    """A client that sends a fresh token of the user with these scopes (all by default)."""
+    user.language = "en"  # messages come in the token user's language
+    user.save(update_fields=["language"])
+    _token, secret = api_token_create(
+        user=user, name="test", scopes=scopes or all_scopes(), days=30
+    )
+    return Client(headers={"Authorization": f"Bearer {secret}"})
+
+
+def call(client, method, url, body=None, **headers):
+    if method in ("post", "patch"):
+        return getattr(client, method)(
+            url, body or {}, content_type="application/json", headers=headers
+        )
+    return getattr(client, method)(url, headers=headers)
+
+
+@pytest.fixture
+def records(sales_a):
+    company = CompanyFactory(owner=sales_a, name="Veldhuis B.V.")
+    return {
+        "companies": company,
+        "contacts": ContactFactory(owner=sales_a, company=company, last_name="Smit"),
+    }
+
+
+@pytest.mark.parametrize("kind", ["companies", "contacts"])
+@pytest.mark.parametrize(("method", "path", "access"), ENDPOINTS)
+def test_a_token_without_the_scope_is_refused_on_every_endpoint(
+    sales_a, records, kind, method, path, access
+):
+    other = "companies" if kind == "contacts" else "contacts"
+    # Everything but this scope: the other kind in full, and this kind's other access.
+    scopes = [
+        f"{other}:read",
+        f"{other}:write",
+        f"{kind}:{'write' if access == 'read' else 'read'}",
+    ]
+    url = path.format(kind=kind, id=records[kind].pk)
+    count = type(records[kind]).objects.count()
+
+    response = call(bearer(sales_a, scopes), method, url, BODIES[kind])
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "missing_scope"
+    assert f"{kind}:{access}" in response.json()["message"]
+    assert type(records[kind]).objects.count() == count
+
+
+@pytest.mark.parametrize("kind", ["companies", "contacts"])
+def test_a_user_of_team_b_cannot_read_change_or_list_team_as_records(
+    sales_a, sales_b, records, kind
+):
+    theirs = bearer(sales_b)
+    record = records[kind]
+
+    listed = theirs.get(f"/api/v1/{kind}").json()["results"]
+    assert record.pk not in [row["id"] for row in listed]
+    for method in ("get", "patch", "delete"):
+        response = call(theirs, method, f"/api/v1/{kind}/{record.pk}", {"city": "Elders"})
+        assert response.status_code == 404, method
+        assert response.json()["code"] == "not_found"
+    record.refresh_from_db()
+    assert record.deleted_at is None
+    # The owner's own token sees it.
+    mine = bearer(sales_a).get(f"/api/v1/{kind}/{record.pk}")
+    assert mine.status_code == 200
+    assert mine.json()["id"] == record.pk
+
+
+def test_a_contact_cannot_be_linked_to_a_company_the_user_cannot_see(sales_b, records):
+    response = call(
+        bearer(sales_b),
+        "post",
+        "/api/v1/contacts",
+        {"last_name": "Slim", "company_id": records["companies"].pk},
+    )
+
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {"field": "company", "message": "Choose a company you can see."}
+    ]
+    assert not Contact.objects.filter(last_name="Slim").exists()
+
+
+def test_calls_without_a_valid_token_get_401_in_json(sales_a):
+    for headers in ({}, {"Authorization": "Bearer koers_wrong"}, {"Authorization": "Basic x"}):
+        response = Client(headers=headers).get("/api/v1/contacts")
+        assert response.status_code == 401
+        assert response.json()["code"] == "unauthenticated"
+
+
+def test_create_normalises_and_every_bad_field_is_named_at_once(sales_a):
+    client = bearer(sales_a)
+
+    made = call(
+        client,
+        "post",
+        "/api/v1/contacts",
+        {"last_name": "Jansen", "email": " Jan@Voorbeeld.NL ", "phone": "06-12345678"},
+    )
+    refused = call(
+        client,
+        "post",
+        "/api/v1/contacts",
+        {"last_name": "Fout", "email": "jan@", "phone": "0612", "lifecycle_stage": "koning"},
+    )
+    missing = call(client, "post", "/api/v1/contacts", {"email": 12})
+
+    assert made.status_code == 201
+    assert (made.json()["email"], made.json()["phone"]) == ("jan@voorbeeld.nl", "+31612345678")
+    assert made.json()["owner_id"] == sales_a.pk
+    assert refused.status_code == 422
+    assert {error["field"] for error in refused.json()["errors"]} == {
+        "email",
+        "phone",
+        "lifecycle_stage",
+    }
+    assert missing.status_code == 422
+    assert {error["field"] for error in missing.json()["errors"]} == {"last_name", "email"}
+
+
+def test_patch_changes_only_the_fields_given_and_delete_moves_to_the_trash(sales_a, records):
+    client = bearer(sales_a)
+    company = records["companies"]
+
+    response = call(client, "patch", f"/api/v1/companies/{company.pk}", {"city": "Zwolle"})
+
+    assert response.status_code == 200
+    company.refresh_from_db()
+    assert (company.city, company.name) == ("Zwolle", "Veldhuis B.V.")
+    assert client.delete(f"/api/v1/companies/{company.pk}").status_code == 204
+    company.refresh_from_db()
+    assert company.deleted_at is not None
+    assert client.get(f"/api/v1/companies/{company.pk}").status_code == 404
+
+
+def test_a_replayed_post_with_the_same_idempotency_key_creates_nothing_new(sales_a):
+    client = bearer(sales_a)
+    body = {"name": "Eenmalig B.V."}
+
+    first = call(client, "post", "/api/v1/companies", body, **{"Idempotency-Key": "abc-1"})
+    again = call(client, "post", "/api/v1/companies", body, **{"Idempotency-Key": "abc-1"})
+    other = call(
+        client, "post", "/api/v1/companies", {"name": "Anders"}, **{"Idempotency-Key": "abc-1"}
+    )
+
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert Company.objects.filter(name="Eenmalig B.V.").count() == 1
+    assert other.status_code == 422
+    assert other.json()["code"] == "idempotency_key_reused"
+    assert not Company.objects.filter(name="Anders").exists()
+
+
+def test_lists_page_with_a_cursor_in_the_chosen_order(sales_a):
+    for name in ["Eva", "Bram", "Anna", "Dirk", "Carla", "Gijs", "Fleur"]:
+        ContactFactory(owner=sales_a, first_name=name, name_prefix="", last_name="Smit")
+    client = bearer(sales_a)
+
+    seen, cursor, pages = [], "", 0
+    while True:
+        page = client.get("/api/v1/contacts", {"limit": 3, "cursor": cursor, "sort": "-name"})
+        body = page.json()
+        seen += [row["first_name"] for row in body["results"]]
+        pages += 1
+        if not body["next"]:
+            break
+        cursor = body["next"]
+
+    assert pages == 3
+    assert seen == ["Gijs", "Fleur", "Eva", "Dirk", "Carla", "Bram", "Anna"]
+    tampered = client.get("/api/v1/contacts", {"cursor": cursor + "x"})
+    assert tampered.status_code == 422
+    assert tampered.json()["errors"][0]["field"] == "cursor"
+    filtered = client.get("/api/v1/contacts", {"q": "fleur"}).json()["results"]
+    assert [row["first_name"] for row in filtered] == ["Fleur"]
+
+
+def test_a_token_over_its_rate_gets_429_with_retry_after(sales_a, monkeypatch):
+    monkeypatch.setattr(api_module, "RATE_LIMIT", 3)
+    client = bearer(sales_a)
+
+    answers = [client.get("/api/v1/companies") for _ in range(4)]
+
+    assert [answer.status_code for answer in answers] == [200, 200, 200, 429]
+    assert answers[-1].json()["code"] == "rate_limited"
+    assert 0 < int(answers[-1]["Retry-After"]) <= 60
+
+
+def test_the_openapi_schema_and_docs_are_served(client):
+    schema = client.get("/api/openapi.json").json()
+
+    assert "/api/v1/contacts" in schema["paths"]
+    assert "/api/v1/companies/{record_id}" in schema["paths"]
+    assert client.get("/api/docs").status_code == 200
