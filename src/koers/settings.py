@@ -12,6 +12,9 @@ KOERS_VAR_DIR  where local data lives (default: var/ in the checkout)
 KOERS_EMAIL_HOST  SMTP server for mail Koers sends (meeting invitations); without it, mail
                is written to the worker's log. KOERS_EMAIL_PORT (587), KOERS_EMAIL_USER,
                KOERS_EMAIL_PASSWORD, KOERS_FROM_EMAIL
+KOERS_WEBHOOK_ALLOW_PRIVATE_ADDRESSES  1 to let webhooks go to addresses on a private
+               network (default: public addresses only); KOERS_WEBHOOK_MAX_ATTEMPTS (8) and
+               KOERS_WEBHOOK_RETRY_BASE_SECONDS (30) shape the retries
 """
 
 import os
@@ -240,6 +243,15 @@ if env_flag("KOERS_HTTPS"):
 
 # Deleted companies and contacts stay in the trash this long, then are erased.
 KOERS_TRASH_DAYS = int(os.environ.get("KOERS_TRASH_DAYS", "30"))
+# Calls per API token per minute (429 with Retry-After beyond).
+KOERS_API_RATE_LIMIT = int(os.environ.get("KOERS_API_RATE_LIMIT") or 600)
+# Webhooks: a failed delivery is tried again after base × 2ⁿ seconds, up to the most
+# attempts; then its subscription is paused. Receivers on a private network (loopback,
+# 10.x, 192.168.x …) only with KOERS_WEBHOOK_ALLOW_PRIVATE_ADDRESSES=1: otherwise anyone
+# who can log in could make Koers call into its own network.
+KOERS_WEBHOOK_RETRY_BASE_SECONDS = int(os.environ.get("KOERS_WEBHOOK_RETRY_BASE_SECONDS") or 30)
+KOERS_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("KOERS_WEBHOOK_MAX_ATTEMPTS") or 8)
+KOERS_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_flag("KOERS_WEBHOOK_ALLOW_PRIVATE_ADDRESSES")
 
 LOGGING = {
     "version": 1,

@@ -16,6 +16,11 @@ from koers.crm.selectors import company_visible_to, contact_visible_to
 from koers.pipeline.models import StageChange
 from koers.pipeline.selectors import deal_visible_to
 
+ACTIVITY_SORTS = {
+    "-occurred": ("-occurred_at", "-id"),
+    "occurred": ("occurred_at", "id"),
+}
+
 
 def start_of(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
@@ -37,6 +42,35 @@ def activity_get_for_user(*, user: User, pk: int) -> Activity:
         activity_visible_to(user=user).select_related("contact", "company", "deal", "owner"),
         pk=pk,
     )
+
+
+def activity_list_for_user(
+    *,
+    user: User,
+    contact_id: int | None = None,
+    company_id: int | None = None,
+    deal_id: int | None = None,
+    kind: str = "",
+    state: str = "",
+    owner: str = "",
+    sort: str = "-occurred",
+) -> QuerySet[Activity]:
+    """The activities the user may see, of one record or kind if asked; `state` is "done"
+    or "planned", `owner` "me", "none" or a user id."""
+    activities = activity_visible_to(user=user)
+    records = {"contact_id": contact_id, "company_id": company_id, "deal_id": deal_id}
+    activities = activities.filter(**{key: pk for key, pk in records.items() if pk is not None})
+    if kind:
+        activities = activities.filter(kind=kind)
+    if state in ("done", "planned"):
+        activities = activities.filter(done_at__isnull=state == "planned")
+    if owner == "me":
+        activities = activities.filter(owner=user)
+    elif owner == "none":
+        activities = activities.filter(owner__isnull=True)
+    elif owner.isdecimal():  # isdigit() takes "²", which int() refuses
+        activities = activities.filter(owner_id=int(owner))
+    return activities.order_by(*ACTIVITY_SORTS.get(sort, ACTIVITY_SORTS["-occurred"]))
 
 
 def _of_subject(subject: Subject, record_id: int) -> Q:

@@ -11,6 +11,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 
 from koers.activities.models import AccountTeamMember, Activity
+from koers.core import events
 from koers.core.models import AuditEntry, User
 from koers.core.selectors import user_list_active
 from koers.core.services import audit_record, check_can_edit_records, notify
@@ -18,6 +19,23 @@ from koers.crm.models import Company, Contact
 from koers.crm.selectors import company_visible_to, contact_visible_to
 from koers.pipeline.models import Deal
 from koers.pipeline.selectors import deal_visible_to
+
+# What an event (a webhook) tells about an activity.
+ACTIVITY_EVENT_FIELDS = [
+    "kind",
+    "direction",
+    "outcome",
+    "subject",
+    "body",
+    "contact",
+    "company",
+    "deal",
+    "owner",
+    "created_by",
+    "occurred_at",
+    "due_at",
+    "done_at",
+]
 
 # "@yara" or "@yara.de-vries"; not the middle of an email address.
 MENTION = re.compile(r"(?<![\w.@])@([\w][\w.\-]*[\w]|[\w])")
@@ -118,6 +136,11 @@ def activity_log(
             last_activity_at=activity.occurred_at
         )
     _tell_mentioned(actor=actor, activity=activity)
+    events.emit(
+        "activity.created",
+        record=activity,
+        payload=events.record_payload(activity, ACTIVITY_EVENT_FIELDS),
+    )
     if tell_owner and not done and activity.owner != actor:
         notify(
             recipient=activity.owner,

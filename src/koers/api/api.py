@@ -17,11 +17,11 @@ from ninja.errors import ValidationError as SchemaValidationError
 from ninja.security import HttpBearer
 
 from koers.api.common import ApiError
-from koers.api.routers import companies, contacts
+from koers.api.routers import activities, campaigns, companies, contacts, deals, pipelines
 from koers.api.services import api_token_authenticate
 
 # Calls per token per minute; a program that needs more should ask in bulk.
-RATE_LIMIT = getattr(settings, "KOERS_API_RATE_LIMIT", 600)
+RATE_LIMIT = settings.KOERS_API_RATE_LIMIT
 
 
 class RateLimited(Exception):
@@ -128,3 +128,7 @@ def _http_error(request, exc):
 
 api.add_router("/v1/companies", companies.router, tags=["companies"])
 api.add_router("/v1/contacts", contacts.router, tags=["contacts"])
+api.add_router("/v1/deals", deals.router, tags=["deals"])
+api.add_router("/v1/pipelines", pipelines.router, tags=["pipelines"])
+api.add_router("/v1/activities", activities.router, tags=["activities"])
+api.add_router("/v1/campaigns", campaigns.router, tags=["campaigns"])

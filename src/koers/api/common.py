@@ -1,15 +1,19 @@
 """What every endpoint shares: errors, scopes, cursor pages and Idempotency-Key."""
 
+import decimal
 import hashlib
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, date, datetime
+from typing import Annotated
 
 from django.core import signing
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 from ninja import Field, Schema
 from ninja.errors import HttpError
+from pydantic import AfterValidator, AwareDatetime
 
 from koers.api.models import IdempotentRequest
 from koers.api.scopes import scope
@@ -42,6 +46,28 @@ def text(default: str = "", *, max_length: int, **options):
     return Field(default, max_length=max_length, pattern=r"^[^\x00]*$", **options)
 
 
+def _in_utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # a moment of the year 1 or 9999 that UTC moves out of range
+        raise ValueError("a moment between the years 1 and 9999") from None
+
+
+# A moment the API takes: an ISO date and time with its offset, such as
+# 2025-03-01T09:30:00+01:00; one without an offset would be ambiguous.
+Moment = Annotated[AwareDatetime, AfterValidator(_in_utc)]
+
+
+# An id a request gives: at most the largest 64-bit integer, the largest id a database
+# keeps (SQLite cannot even compare a larger one).
+RecordId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+
+
+def owner_filter():
+    """The owner filter of a list: me, none or a user id."""
+    return Field("", pattern=r"^(me|none|[0-9]{1,18})?$", description="me, none or a user id")
+
+
 ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut, 429: ErrorOut}
 
 
@@ -64,35 +90,58 @@ def cursor_page(
     limit = max(1, min(limit, MAX_LIMIT))
     fields = [(name.lstrip("-"), name.startswith("-")) for name in order]
     if cursor:
-        try:
-            values = signing.loads(cursor, salt=CURSOR_SALT)
-        except signing.BadSignature:
-            raise ApiError(
-                422,
-                "invalid",
-                _("Some fields are not valid."),
-                [{"field": "cursor", "message": _("Use the cursor of the previous page.")}],
-            ) from None
-        queryset = queryset.filter(_after(queryset.model, fields, values))
+        queryset = queryset.filter(_after(queryset.model, fields, _cursor_values(cursor)))
     rows = list(queryset.order_by(*order)[: limit + 1])
     if len(rows) <= limit:
         return rows, None
     rows = rows[:limit]
-    last = [_plain(getattr(rows[-1], name)) for name, _desc in fields]
+    last_row = rows[-1]
+    read = last_row.get if isinstance(last_row, dict) else lambda name: getattr(last_row, name)
+    last = [_plain(read(name)) for name, _desc in fields]
     return rows, signing.dumps(last, salt=CURSOR_SALT)
 
 
 def _plain(value):
-    return value.isoformat() if isinstance(value, datetime) else value
+    """A sort value as JSON keeps it in the cursor: dates as ISO text, amounts as text."""
+    if isinstance(value, date):  # datetimes too
+        return value.isoformat()
+    return str(value) if isinstance(value, decimal.Decimal) else value
+
+
+def _cursor_values(cursor: str) -> list:
+    try:
+        return signing.loads(cursor, salt=CURSOR_SALT)
+    except signing.BadSignature:
+        raise _bad_cursor() from None
+
+
+def _bad_cursor() -> ApiError:
+    return ApiError(
+        422,
+        "invalid",
+        _("Some fields are not valid."),
+        [{"field": "cursor", "message": _("Use the cursor of the previous page.")}],
+    )
+
+
+def _typed(field: models.Field, value):
+    if isinstance(field, models.DateTimeField):
+        return datetime.fromisoformat(value)
+    if isinstance(field, models.DateField):
+        return date.fromisoformat(value)
+    return field.to_python(value)  # amounts, numbers and text as the field keeps them
 
 
 def _after(model, fields, values) -> Q:
     """Rows after the one with `values`: (a > x) or (a = x and b > y) …, per direction."""
-    typed = []
-    for (name, _desc), value in zip(fields, values, strict=True):
-        if isinstance(model._meta.get_field(name), models.DateTimeField):
-            value = datetime.fromisoformat(value)
-        typed.append(value)
+    # A cursor of another list or sort is signed too, but its values do not fit this one.
+    try:
+        typed = [
+            _typed(model._meta.get_field(name), value)
+            for (name, _desc), value in zip(fields, values, strict=True)
+        ]
+    except (TypeError, ValueError, ArithmeticError, ValidationError):
+        raise _bad_cursor() from None
     condition = Q()
     for index, (name, descending) in enumerate(fields):
         step = Q(**{f"{name}__{'lt' if descending else 'gt'}": typed[index]})

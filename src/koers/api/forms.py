@@ -1,7 +1,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from koers.api.scopes import OBJECTS, READ, WRITE, scope
+from koers.api.scopes import OBJECTS, READ, WRITE, accesses, scope
+from koers.api.webhooks import EVENT_GROUPS
 from koers.core.forms import StyledForm
 from koers.core.models import User
 
@@ -47,15 +48,42 @@ class ApiTokenForm(StyledForm):
         field.choices = [
             (scope(name, access), scope_label(scope(name, access)))
             for name in OBJECTS
-            for access in (READ, WRITE)
+            for access in accesses(name)
         ]
         if not self.can_write:
-            field.widget.disabled_values = {scope(name, WRITE) for name in OBJECTS}
+            field.widget.disabled_values = {
+                scope(name, WRITE) for name in OBJECTS if WRITE in accesses(name)
+            }
 
-    def scope_rows(self) -> list[tuple[str, forms.BoundField, forms.BoundField]]:
-        """Per kind of object: its label, its read checkbox and its write checkbox."""
+    def scope_rows(self) -> list[tuple[str, forms.BoundField, forms.BoundField | None]]:
+        """Per kind of object: its label, its read checkbox and its write checkbox (None for
+        an object the API only reads)."""
         boxes = {box.data["value"]: box for box in self["scopes"]}
         return [
-            (label, boxes[scope(name, READ)], boxes[scope(name, WRITE)])
+            (label, boxes[scope(name, READ)], boxes.get(scope(name, WRITE)))
             for name, label in OBJECTS.items()
         ]
+
+
+class WebhookSubscriptionForm(StyledForm):
+    url = forms.URLField(
+        label=_("URL"),
+        max_length=500,
+        assume_scheme="https",
+        help_text=_(
+            "The address of the program that receives the events, such as "
+            "https://example.com/koers-webhook."
+        ),
+    )
+    events = forms.MultipleChoiceField(
+        label=_("events"),
+        widget=forms.CheckboxSelectMultiple,
+        choices=[
+            (group, [(name, label) for name, label in events]) for group, events in EVENT_GROUPS
+        ],
+    )
+
+    def event_groups(self) -> list[tuple[str, list[forms.BoundField]]]:
+        """Per kind of record: its label and its events' checkboxes."""
+        boxes = {box.data["value"]: box for box in self["events"]}
+        return [(group, [boxes[name] for name, _label in events]) for group, events in EVENT_GROUPS]

@@ -1,3 +1,5 @@
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -55,3 +57,84 @@ class IdempotentRequest(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class WebhookSubscription(models.Model):
+    """A URL that Koers tells about events, signed with a secret its owner shares.
+
+    It only ever receives events about records its owner may see. `is_active` is off when
+    the owner paused it, or when Koers did (`paused_at`) because deliveries kept failing.
+    """
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="webhook_subscriptions"
+    )
+    url = models.URLField(_("URL"), max_length=500)
+    # Such as ["contact.created", "deal.won"]; see koers.api.webhooks.EVENTS.
+    events = models.JSONField(_("events"), default=list)
+    # Kept readable: every delivery is signed with it, and the owner copies it to the receiver.
+    secret = models.CharField(max_length=100)
+    is_active = models.BooleanField(_("active"), default=True)
+    paused_at = models.DateTimeField(_("paused by Koers"), null=True, blank=True)
+    # Failed attempts in a row, of any of its deliveries; a success starts again at 0.
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("webhook")
+        verbose_name_plural = _("webhooks")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.url
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).hostname or self.url
+
+
+class WebhookDelivery(models.Model):
+    """One event sent to one subscription: tried until it succeeds or gives up."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("waiting")
+        FAILED = "failed", _("retrying")
+        SUCCEEDED = "succeeded", _("delivered")
+        GIVEN_UP = "given_up", _("given up")
+
+    subscription = models.ForeignKey(
+        WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries", db_index=False
+    )
+    event = models.CharField(_("event"), max_length=50)
+    payload = models.JSONField(default=dict)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The delivery log of a subscription, newest first.
+            models.Index(fields=["subscription", "-created_at"], name="webhook_delivery_log"),
+            # The worker's "what is due": only the few deliveries still to be tried.
+            models.Index(
+                fields=["next_attempt_at"],
+                name="webhook_delivery_due",
+                condition=models.Q(status__in=["pending", "failed"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} #{self.pk}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (self.Status.PENDING, self.Status.FAILED)

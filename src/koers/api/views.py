@@ -1,4 +1,5 @@
-"""The profile page where a user makes and revokes personal access tokens."""
+"""The profile pages where a user makes and revokes personal access tokens, and
+subscribes URLs to events (webhooks)."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -8,8 +9,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from koers.api import selectors, services
-from koers.api.forms import ApiTokenForm, scope_label
+from koers.api import selectors, services, webhooks
+from koers.api.forms import ApiTokenForm, WebhookSubscriptionForm, scope_label
 
 
 # The answer to a create holds the secret: no browser or proxy may keep a copy.
@@ -43,3 +44,101 @@ def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     services.api_token_revoke(user=request.user, token=token)
     messages.success(request, _("The token “%(name)s” no longer works.") % {"name": token.name})
     return redirect("api:token-list")
+
+
+def webhook_list(request: HttpRequest) -> HttpResponse:
+    data = request.POST if request.method == "POST" else None
+    form = WebhookSubscriptionForm(data)
+    if data is not None and form.is_valid():
+        try:
+            subscription = webhooks.webhook_subscription_create(
+                owner=request.user, **form.cleaned_data
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request,
+                _(
+                    "Koers now sends the events you chose. Check their signatures with the "
+                    "signing secret on this page."
+                ),
+            )
+            return redirect("api:webhook-detail", pk=subscription.pk)
+    subscriptions = selectors.webhook_subscription_list_for_user(user=request.user)
+    return render(request, "api/webhook_list.html", {"form": form, "subscriptions": subscriptions})
+
+
+# The page shows the secret: no browser or proxy may keep a copy.
+@never_cache
+def webhook_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    subscription = selectors.webhook_subscription_get_for_user(user=request.user, pk=pk)
+    data = request.POST if request.method == "POST" else None
+    form = WebhookSubscriptionForm(
+        data, initial={"url": subscription.url, "events": subscription.events}
+    )
+    if data is not None and form.is_valid():
+        try:
+            webhooks.webhook_subscription_update(
+                user=request.user, subscription=subscription, **form.cleaned_data
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("The webhook is saved."))
+            return redirect("api:webhook-detail", pk=subscription.pk)
+    return render(
+        request,
+        "api/webhook_detail.html",
+        {
+            "subscription": subscription,
+            "form": form,
+            "deliveries": selectors.webhook_delivery_list(subscription=subscription),
+            "max_attempts": webhooks.max_attempts(),
+        },
+    )
+
+
+@require_POST
+def webhook_pause(request: HttpRequest, pk: int) -> HttpResponse:
+    subscription = selectors.webhook_subscription_get_for_user(user=request.user, pk=pk)
+    webhooks.webhook_subscription_update(
+        user=request.user, subscription=subscription, is_active=False
+    )
+    messages.success(
+        request, _("The webhook is paused: Koers sends it nothing until you resume it.")
+    )
+    return redirect("api:webhook-detail", pk=pk)
+
+
+@require_POST
+def webhook_resume(request: HttpRequest, pk: int) -> HttpResponse:
+    subscription = selectors.webhook_subscription_get_for_user(user=request.user, pk=pk)
+    webhooks.webhook_subscription_update(
+        user=request.user, subscription=subscription, is_active=True
+    )
+    messages.success(
+        request, _("The webhook is on again; deliveries that waited go out within a minute.")
+    )
+    return redirect("api:webhook-detail", pk=pk)
+
+
+@require_POST
+def webhook_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    subscription = selectors.webhook_subscription_get_for_user(user=request.user, pk=pk)
+    webhooks.webhook_subscription_delete(user=request.user, subscription=subscription)
+    messages.success(request, _("The webhook to %(url)s is deleted.") % {"url": subscription.url})
+    return redirect("api:webhook-list")
+
+
+@require_POST
+def webhook_delivery_replay(request: HttpRequest, pk: int, delivery_pk: int) -> HttpResponse:
+    delivery = selectors.webhook_delivery_get_for_user(
+        user=request.user, subscription_id=pk, pk=delivery_pk
+    )
+    webhooks.webhook_delivery_replay(user=request.user, delivery=delivery)
+    if delivery.subscription.is_active:
+        messages.success(request, _("The event is sent again."))
+    else:
+        messages.warning(request, _("The event goes out again when you resume the webhook."))
+    return redirect("api:webhook-detail", pk=pk)

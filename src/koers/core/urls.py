@@ -8,6 +8,7 @@ app_name = "core"
 urlpatterns = [
     path("", views.start, name="start"),
     path("login/", views.LoginView.as_view(), name="login"),
+    path("health/", views.health, name="health"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("language/", views.set_language, name="set-language"),
     path("profile/", views.profile, name="profile"),

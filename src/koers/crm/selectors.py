@@ -30,7 +30,7 @@ def _owner_filter(owner: str, user: User) -> Q:
         return Q(owner=user)
     if owner == "none":
         return Q(owner__isnull=True)
-    if owner.isdigit():
+    if owner.isdecimal():  # isdigit() takes "²", which int() refuses
         return Q(owner_id=int(owner))
     return Q()
 

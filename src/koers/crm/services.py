@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from koers.core import events
 from koers.core.models import AuditEntry, User
 from koers.core.services import (
     audit_diff,
@@ -67,6 +68,20 @@ CONTACT_FIELDS = [
     "customer_until",
     "call_back_on",
 ]
+# What an event (a webhook) tells about a record.
+EVENT_FIELDS = {
+    "company": [*COMPANY_FIELDS, "created_at", "updated_at"],
+    "contact": [*CONTACT_FIELDS, "created_at", "updated_at"],
+}
+
+
+def _emit(action: str, record: models.Model, **extra: Any) -> None:
+    kind = record._meta.model_name
+    events.emit(
+        f"{kind}.{action}",
+        record=record,
+        payload=events.record_payload(record, EVENT_FIELDS[kind], **extra),
+    )
 
 
 def _normalise(
@@ -175,6 +190,7 @@ def company_create(*, actor: User, **fields: Any) -> Company:
         instance=company,
         changes=audit_diff({}, _non_empty(audit_snapshot(company, COMPANY_FIELDS))),
     )
+    _emit("created", company)
     return company
 
 
@@ -212,6 +228,7 @@ def contact_create(*, actor: User, **fields: Any) -> Contact:
         instance=contact,
         changes=audit_diff({}, _non_empty(audit_snapshot(contact, CONTACT_FIELDS))),
     )
+    _emit("created", contact)
     return contact
 
 
@@ -309,6 +326,9 @@ def _apply_update(
         audit_record(
             actor=actor, action=AuditEntry.Action.UPDATED, instance=instance, changes=changes
         )
+        # Named as in the payload and the API: `company_id`, not `company`.
+        changed = sorted(instance._meta.get_field(name).attname for name in changes)
+        _emit("updated", instance, changed=changed)
     return instance
 
 
@@ -323,6 +343,7 @@ def record_delete(*, actor: User, record: TrashableModel) -> None:
     record.deleted_by = actor
     record.save(update_fields=["deleted_at", "deleted_by", "updated_at"])
     audit_record(actor=actor, action=AuditEntry.Action.DELETED, instance=record)
+    _emit_trash("deleted", record)
 
 
 @transaction.atomic
@@ -335,6 +356,16 @@ def record_restore(*, actor: User, record: TrashableModel) -> None:
     record.deleted_by = None
     record.save(update_fields=["deleted_at", "deleted_by", "updated_at"])
     audit_record(actor=actor, action=AuditEntry.Action.RESTORED, instance=record)
+    _emit_trash("restored", record)
+
+
+def _emit_trash(action: str, record: TrashableModel) -> None:
+    # Any trashable record (a deal too): its id, type and name; the rest is for the API.
+    events.emit(
+        f"{record._meta.model_name}.{action}",
+        record=record,
+        payload=events.record_payload(record, ["deleted_at"], name=str(record)),
+    )
 
 
 def _unlinked_by_erasing(model: type[models.Model], erased: dict[int, dict], expired: Q) -> list:

@@ -23,10 +23,12 @@ def may_run_campaigns(user: User) -> bool:
     return user.role in (User.Role.ADMIN, User.Role.MANAGER, User.Role.MARKETING)
 
 
-def campaign_list_for_user(*, user: User) -> QuerySet[CallCampaign]:
+def campaign_list_for_user(*, user: User, status: str = "") -> QuerySet[CallCampaign]:
     campaigns = CallCampaign.objects.all()
     if not may_run_campaigns(user):
         campaigns = campaigns.filter(agents=user)
+    if status:
+        campaigns = campaigns.filter(status=status)
     return campaigns.annotate(
         open_entries=Count("entries", filter=Q(entries__state=CallListEntry.State.OPEN)),
         total_entries=Count("entries"),

@@ -75,7 +75,7 @@ def deal_list_for_user(
         deals = deals.filter(owner=user)
     elif owner == "none":
         deals = deals.filter(owner__isnull=True)
-    elif owner.isdigit():
+    elif owner.isdecimal():  # isdigit() takes "²", which int() refuses
         deals = deals.filter(owner_id=int(owner))
     if pipeline_id is not None:
         deals = deals.filter(pipeline_id=pipeline_id)

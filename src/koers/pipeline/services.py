@@ -5,13 +5,15 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from koers.core import events
 from koers.core.models import AuditEntry, User
 from koers.core.services import (
     audit_diff,
@@ -40,6 +42,19 @@ DEAL_FIELDS = [
     "qualification_authority",
     "qualification_need",
     "qualification_timing",
+]
+# What an event (a webhook) tells about a deal.
+DEAL_EVENT_FIELDS = [
+    *DEAL_FIELDS,
+    "pipeline",
+    "stage",
+    "status",
+    "value",
+    "lost_reason",
+    "won_at",
+    "lost_at",
+    "created_at",
+    "updated_at",
 ]
 PIPELINE_FIELDS = ["name", "stall_days", "is_active"]
 STAGE_FIELDS = ["name", "kind", "probability", "required"]
@@ -252,6 +267,19 @@ def _record_move(
     )
 
 
+def _emit(name: str, deal: Deal, **extra: Any) -> None:
+    events.emit(name, record=deal, payload=events.record_payload(deal, DEAL_EVENT_FIELDS, **extra))
+
+
+def _stage_summary(stage: Stage | None) -> dict[str, Any] | None:
+    if stage is None:
+        return None
+    # An event goes to programs, not people: the name in the site's language, not the actor's.
+    with translation.override(settings.LANGUAGE_CODE):
+        name = str(stage.label)
+    return {"id": stage.pk, "key": stage.key, "name": name, "kind": stage.kind}
+
+
 def _first_touch(company: Company | None, contacts: list[Contact], now: datetime) -> datetime:
     """The earliest moment the customer was known to us: lead-to-order starts there."""
     moments = [now]
@@ -308,6 +336,7 @@ def deal_create(
             {}, {k: v for k, v in audit_snapshot(deal, DEAL_FIELDS).items() if v not in (None, "")}
         ),
     )
+    _emit("deal.created", deal)
     return deal
 
 
@@ -339,6 +368,8 @@ def deal_update(*, actor: User, deal: Deal, **fields: Any) -> Deal:
         deal.last_activity_at = timezone.now()
         deal.save()
         audit_record(actor=actor, action=AuditEntry.Action.UPDATED, instance=deal, changes=changes)
+        changed = sorted(Deal._meta.get_field(name).attname for name in changes)
+        _emit("deal.updated", deal, changed=changed)
     return deal
 
 
@@ -360,6 +391,7 @@ def deal_move(
         raise ValidationError({"stage": _("Only a won deal goes on to the stages after the sale.")})
     now = timezone.now()
     from_stage = deal.stage
+    before_status = deal.status
     before = audit_snapshot(deal, ["stage", "status", "lost_reason"])
     if to_stage.kind == Stage.Kind.LOST:
         if lost_reason not in Deal.LostReason.values:
@@ -387,6 +419,12 @@ def deal_move(
         instance=deal,
         changes=audit_diff(before, audit_snapshot(deal, ["stage", "status", "lost_reason"])),
     )
+    stages = {"from_stage": _stage_summary(from_stage), "to_stage": _stage_summary(to_stage)}
+    _emit("deal.stage_changed", deal, **stages)
+    if deal.status != before_status and deal.status == Deal.Status.WON:
+        _emit("deal.won", deal, **stages)
+    elif deal.status != before_status and deal.status == Deal.Status.LOST:
+        _emit("deal.lost", deal, **stages)
     return deal
 
 

@@ -4,7 +4,7 @@ from typing import Literal
 from ninja import Field, Schema
 from pydantic import field_validator
 
-from koers.api.common import text
+from koers.api.common import RecordId, owner_filter, text
 from koers.api.routers.records import RecordApi, make_router, owner_lookup, visible_company
 from koers.crm import selectors, services
 
@@ -58,8 +58,8 @@ class CompanyPatch(Schema):
     city: str = text(max_length=100)
     country: str = text("NL", max_length=2)
     lifecycle_stage: str = text("prospect", max_length=20)
-    owner_id: int | None = None
-    parent_id: int | None = None
+    owner_id: RecordId | None = None
+    parent_id: RecordId | None = None
     external_id: str = text(max_length=100)
     description: str = text(max_length=10_000)
     customer_until: date | None = None
@@ -71,7 +71,7 @@ class CompanyIn(CompanyPatch):
 
 class CompanyFilters(Schema):
     q: str = text(max_length=200)
-    owner: str = text(max_length=20, description="me, none or a user id")
+    owner: str = owner_filter()
     lifecycle_stage: str = text(max_length=50)
     city: str = text(max_length=100)
     industry: str = text(max_length=50)
@@ -84,6 +84,7 @@ class CompanyFilters(Schema):
 router = make_router(
     RecordApi(
         name="companies",
+        flat=True,
         out=CompanyOut,
         create_in=CompanyIn,
         patch_in=CompanyPatch,
@@ -95,6 +96,7 @@ router = make_router(
         update=lambda actor, company, **fields: services.company_update(
             actor=actor, company=company, **fields
         ),
+        delete=services.record_delete,
         links={"owner_id": owner_lookup, "parent_id": visible_company},
     )
 )

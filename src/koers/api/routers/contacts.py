@@ -3,7 +3,7 @@ from typing import Literal
 
 from ninja import Field, Schema
 
-from koers.api.common import text
+from koers.api.common import RecordId, owner_filter, text
 from koers.api.routers.records import RecordApi, make_router, owner_lookup, visible_company
 from koers.crm import selectors, services
 
@@ -46,10 +46,10 @@ class ContactPatch(Schema):
     function: str = text(max_length=50)
     dmu_role: str = text(max_length=50)
     linkedin_url: str = text(max_length=300)
-    company_id: int | None = None
+    company_id: RecordId | None = None
     lifecycle_stage: str = text("lead", max_length=20)
     lead_source: str = text(max_length=50)
-    owner_id: int | None = None
+    owner_id: RecordId | None = None
     do_not_call: bool = False
     phone_opt_in_on: date | None = None
     customer_until: date | None = None
@@ -63,12 +63,12 @@ class ContactIn(ContactPatch):
 
 class ContactFilters(Schema):
     q: str = text(max_length=200)
-    owner: str = text(max_length=20, description="me, none or a user id")
+    owner: str = owner_filter()
     lifecycle_stage: str = text(max_length=50)
     city: str = text(max_length=100)
     dmu_role: str = text(max_length=50)
     function: str = text(max_length=50)
-    company_id: int | None = None
+    company_id: RecordId | None = None
     sort: Literal["name", "-name", "-updated", "-created"] = "name"
     cursor: str = text(max_length=500)
     limit: int = Field(50, ge=1, le=100)
@@ -77,6 +77,7 @@ class ContactFilters(Schema):
 router = make_router(
     RecordApi(
         name="contacts",
+        flat=True,
         out=ContactOut,
         create_in=ContactIn,
         patch_in=ContactPatch,
@@ -88,6 +89,7 @@ router = make_router(
         update=lambda actor, contact, **fields: services.contact_update(
             actor=actor, contact=contact, **fields
         ),
+        delete=services.record_delete,
         links={"owner_id": owner_lookup, "company_id": visible_company},
     )
 )

@@ -103,3 +103,10 @@ def test_behind_a_proxy_the_lock_out_follows_the_forwarded_address(
 
     assert locked.status_code == 429
     assert allowed.status_code == 302
+
+
+def test_the_health_check_answers_without_logging_in(client):
+    response = client.get("/health/")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
