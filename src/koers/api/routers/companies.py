@@ -6,7 +6,7 @@ from pydantic import field_validator
 
 from koers.api.common import RecordId, owner_filter, text
 from koers.api.routers.records import RecordApi, make_router, owner_lookup, visible_company
-from koers.crm import selectors, services
+from koers.crm import normalise, selectors, services
 
 SORTS = {key: (*selectors.COMPANY_SORTS[key],) for key in selectors.COMPANY_SORTS}
 
@@ -85,6 +85,12 @@ router = make_router(
     RecordApi(
         name="companies",
         flat=True,
+        match_keys={
+            "external_id": str.strip,
+            "kvk_number": normalise.normalise_kvk_number,
+            "vat_number": normalise.normalise_vat_number,
+            "domain": normalise.normalise_domain,
+        },
         out=CompanyOut,
         create_in=CompanyIn,
         patch_in=CompanyPatch,

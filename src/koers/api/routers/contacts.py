@@ -5,7 +5,7 @@ from ninja import Field, Schema
 
 from koers.api.common import RecordId, owner_filter, text
 from koers.api.routers.records import RecordApi, make_router, owner_lookup, visible_company
-from koers.crm import selectors, services
+from koers.crm import normalise, selectors, services
 
 SORTS = {key: (*selectors.CONTACT_SORTS[key],) for key in selectors.CONTACT_SORTS}
 
@@ -78,6 +78,7 @@ router = make_router(
     RecordApi(
         name="contacts",
         flat=True,
+        match_keys={"external_id": str.strip, "email": normalise.normalise_email},
         out=ContactOut,
         create_in=ContactIn,
         patch_in=ContactPatch,

@@ -11,18 +11,19 @@ import inspect
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.http import JsonResponse
 from django.utils.translation import gettext as _
-from ninja import Query, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 from ninja.responses import NinjaJSONEncoder
 from pydantic import create_model
 
-from koers.api.common import ERRORS, cursor_page, idempotent, require_scope
+from koers.api.common import ERRORS, FieldErrorOut, cursor_page, idempotent, require_scope
 from koers.core.models import User
+from koers.core.services import check_can_edit_records
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -39,6 +40,9 @@ class RecordApi:
     patch_in: type[Schema] | None = None
     update: Callable[..., models.Model] | None = None  # (actor, record, **fields)
     delete: Callable[..., None] | None = None  # (actor=, record=), such as record_delete
+    # Bulk create-or-update: the fields a record may be matched on, each with the
+    # normaliser that gives the form it is stored in (an email in lower case …).
+    match_keys: dict[str, Callable[[str], str]] = dataclasses.field(default_factory=dict)
     # Every field of `out` is a column of the record: lists read them with values() and
     # write their JSON directly, without building records or validating each row again
     # (four fifths of a page's time); the schema tests hold the answer to `out`.
@@ -91,6 +95,9 @@ def make_router(api: RecordApi) -> Router:
         if api.flat:
             return JsonResponse({"results": results, "next": next_cursor}, encoder=NinjaJSONEncoder)
         return {"results": results, "next": next_cursor}
+
+    if api.match_keys:  # before "/{record_id}", which would take "/bulk" for an id
+        _add_bulk(router, api)
 
     @router.get(
         "/{record_id}",
@@ -165,6 +172,105 @@ def _add_delete(router: Router, api: RecordApi) -> None:
         record = api.get_for_user(user=request.user, pk=record_id)
         api.delete(actor=request.user, record=record)
         return Status(204, None)
+
+
+BULK_MAX = 1000
+
+
+def _add_bulk(router: Router, api: RecordApi) -> None:
+    Out, CreateIn = api.out, api.create_in
+    MatchOn = Literal[tuple(api.match_keys)]
+
+    # Named per kind (create_model): the OpenAPI schema keeps one component per name.
+    kind = Out.__name__.removesuffix("Out")
+    BulkIn = create_model(
+        f"{kind}BulkIn",
+        __base__=Schema,
+        match_on=(MatchOn | None, None),
+        records=(list[CreateIn], Field(..., min_length=1, max_length=BULK_MAX)),
+    )
+    BulkResult = create_model(
+        f"{kind}BulkResult",
+        __base__=Schema,
+        index=(int, ...),
+        status=(Literal["created", "updated", "error"], ...),
+        id=(int | None, ...),
+        errors=(list[FieldErrorOut], ...),
+    )
+    BulkOut = create_model(
+        f"{kind}BulkOut",
+        __base__=Schema,
+        created=(int, ...),
+        updated=(int, ...),
+        failed=(int, ...),
+        results=(list[BulkResult], ...),
+    )
+
+    @router.post(
+        "/bulk",
+        response={200: BulkOut, **ERRORS},
+        summary=f"Create or update up to {BULK_MAX} {api.name} at once",
+        operation_id=f"{api.name}_bulk",
+        description=(
+            "Each record is written on its own: one that is refused does not stop the "
+            "others. With match_on, a record whose value of that field matches one the "
+            "token's user can see updates it (only the fields sent); otherwise it is created."
+        ),
+    )
+    def bulk_records(request, payload: BulkIn):
+        require_scope(request, api.name, "write")
+        check_can_edit_records(request.user)
+
+        def make():
+            results = [
+                _bulk_one(api, request.user, index, record, payload.match_on)
+                for index, record in enumerate(payload.records)
+            ]
+            counts = {status: sum(r["status"] == status for r in results) for status in STATUSES}
+            body = {
+                "created": counts["created"],
+                "updated": counts["updated"],
+                "failed": counts["error"],
+                "results": results,
+            }
+            return 200, body
+
+        status, body = idempotent(request, make)
+        return JsonResponse(body, status=status)
+
+
+STATUSES = ("created", "updated", "error")
+
+
+def _bulk_one(api: RecordApi, actor: User, index: int, record: Schema, match_on) -> dict:
+    """Create or update one record of a bulk call in its own savepoint."""
+    try:
+        with transaction.atomic():
+            existing = None
+            key = getattr(record, match_on, "") if match_on else ""
+            if key:
+                try:
+                    key = api.match_keys[match_on](key)
+                except ValidationError as error:
+                    raise ValidationError({match_on: error.messages}) from None
+                existing = (
+                    api.list_for_user(user=actor).filter(**{match_on: key}).order_by("id").first()
+                )
+            if existing is None:
+                made = api.create(actor=actor, **_fields(api, actor, record, partial=True))
+                return {"index": index, "status": "created", "id": made.pk, "errors": []}
+            api.update(actor, existing, **_fields(api, actor, record, partial=True))
+            return {"index": index, "status": "updated", "id": existing.pk, "errors": []}
+    except ValidationError as error:
+        errors = (
+            [
+                {"field": "" if field == "__all__" else field, "message": " ".join(messages)}
+                for field, messages in error.message_dict.items()
+            ]
+            if hasattr(error, "error_dict")
+            else [{"field": "", "message": " ".join(error.messages)}]
+        )
+        return {"index": index, "status": "error", "id": None, "errors": errors}
 
 
 def visible_company(actor: User, pk: int):

@@ -14,6 +14,7 @@ ENDPOINTS = [
     ("post", "/api/v1/{kind}", "write"),
     ("patch", "/api/v1/{kind}/{id}", "write"),
     ("delete", "/api/v1/{kind}/{id}", "write"),
+    ("post", "/api/v1/{kind}/bulk", "write"),
 ]
 BODIES = {"companies": {"name": "Nieuw B.V."}, "contacts": {"last_name": "Nieuw"}}
 
@@ -42,7 +43,8 @@ def test_a_token_without_the_scope_is_refused_on_every_endpoint(
     url = path.format(kind=kind, id=records[kind].pk)
     count = type(records[kind]).objects.count()
 
-    response = call(bearer(sales_a, scopes), method, url, BODIES[kind])
+    body = {"records": [BODIES[kind]]} if url.endswith("/bulk") else BODIES[kind]
+    response = call(bearer(sales_a, scopes), method, url, body)
 
     assert response.status_code == 403
     assert response.json()["code"] == "missing_scope"
@@ -197,3 +199,55 @@ def test_the_openapi_schema_and_docs_are_served(client):
     assert "/api/v1/contacts" in schema["paths"]
     assert "/api/v1/companies/{record_id}" in schema["paths"]
     assert client.get("/api/docs").status_code == 200
+
+
+def test_bulk_creates_updates_and_reports_each_record_on_its_own(sales_a, sales_b):
+    mine = ContactFactory(owner=sales_a, email="anna@smit.nl", first_name="Anna")
+    theirs = ContactFactory(owner=sales_b, email="bram@elders.nl", first_name="Bram")
+    records = [
+        {"last_name": "Nieuw", "email": "nieuw@x.nl"},
+        {"last_name": "Smit", "email": " ANNA@smit.nl ", "job_title": "Directeur"},
+        {"last_name": "Fout", "email": "fout@", "phone": "0612"},
+        {"last_name": "Elders", "email": "bram@elders.nl"},  # someone else's: not touched
+    ]
+
+    response = call(
+        bearer(sales_a),
+        "post",
+        "/api/v1/contacts/bulk",
+        {"match_on": "email", "records": records},
+        **{"Idempotency-Key": "bulk-1"},
+    )
+
+    body = response.json()
+    assert response.status_code == 200
+    assert (body["created"], body["updated"], body["failed"]) == (2, 1, 1)
+    assert [result["status"] for result in body["results"]] == [
+        "created", "updated", "error", "created"
+    ]  # fmt: skip
+    assert body["results"][1]["id"] == mine.pk
+    assert {error["field"] for error in body["results"][2]["errors"]} == {"email"}
+    mine.refresh_from_db()
+    theirs.refresh_from_db()
+    assert (mine.job_title, mine.first_name) == ("Directeur", "Anna")
+    assert theirs.last_name != "Elders"
+    # A retry of the same call writes nothing again.
+    again = call(
+        bearer(sales_a),
+        "post",
+        "/api/v1/contacts/bulk",
+        {"match_on": "email", "records": records},
+        **{"Idempotency-Key": "bulk-1"},
+    )
+    assert Contact.objects.filter(email="nieuw@x.nl").count() == 1
+    assert again.status_code == 200
+
+
+def test_bulk_takes_at_most_a_thousand_records(sales_a):
+    records = [{"name": f"Bedrijf {n}"} for n in range(1001)]
+
+    response = call(bearer(sales_a), "post", "/api/v1/companies/bulk", {"records": records})
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "records"
+    assert not Company.objects.exists()
