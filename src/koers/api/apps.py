@@ -12,3 +12,11 @@ class ApiConfig(AppConfig):
         from koers.core import events
 
         events.subscribe(webhooks.listen)
+        events.subscribe(_forget_changed_user)
+
+
+def _forget_changed_user(name, record, payload) -> None:
+    if name == "user.updated":
+        from koers.api.services import api_tokens_forget_user
+
+        api_tokens_forget_user(user_id=record.pk)

@@ -4,6 +4,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -60,21 +61,43 @@ def api_token_revoke(*, user: User, token: ApiToken) -> None:
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
+        # Now, and again once committed: a call in between may have cached it anew.
+        cache.delete(_cache_key(token.secret_hash))
+        transaction.on_commit(lambda: cache.delete(_cache_key(token.secret_hash)))
+
+
+def _cache_key(secret_hash: str) -> str:
+    return f"api-token:{secret_hash}"
+
+
+# A token and its user are read from the cache for up to this long; revoking the token or
+# changing the user (see api_tokens_forget_user) clears them at once.
+TOKEN_CACHE_SECONDS = 60
 
 
 def api_token_authenticate(*, secret: str) -> ApiToken | None:
     """The usable token with this secret, its user active; None otherwise."""
     if not secret.startswith(TOKEN_START) or len(secret) > 100:
         return None
-    token = (
-        ApiToken.objects.select_related("user")
-        .filter(secret_hash=_hash(secret), revoked_at__isnull=True, expires_at__gt=timezone.now())
-        .first()
-    )
-    if token is None or not token.user.is_active:
+    key = _cache_key(_hash(secret))
+    token = cache.get(key)
+    if token is None:
+        token = ApiToken.objects.select_related("user").filter(secret_hash=_hash(secret)).first()
+        if token is None:
+            return None
+        cache.set(key, token, TOKEN_CACHE_SECONDS)
+    if not token.is_usable or not token.user.is_active:
         return None
     now = timezone.now()
     # Written at most once a minute: a busy token should not write on every call.
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+        cache.set(key, token, TOKEN_CACHE_SECONDS)
     return token
+
+
+def api_tokens_forget_user(*, user_id: int) -> None:
+    """Drop the cached tokens of a user whose role, team or access just changed."""
+    hashes = ApiToken.objects.filter(user_id=user_id).values_list("secret_hash", flat=True)
+    cache.delete_many([_cache_key(secret_hash) for secret_hash in hashes])

@@ -11,6 +11,7 @@ from django.db import models, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from koers.core import events
 from koers.core.models import AuditEntry, Notification, RoleVisibility, SavedView, Team, User
 from koers.core.selectors import DEFAULT_SCOPES
 
@@ -166,7 +167,13 @@ def user_update(*, actor: User, user: User, **fields: Any) -> User:
     changes = audit_diff(before, audit_snapshot(user, USER_FIELDS))
     if changes:
         audit_record(actor=actor, action=AuditEntry.Action.UPDATED, instance=user, changes=changes)
+    _user_changed(user)
     return user
+
+
+def _user_changed(user: User) -> None:
+    # Whoever keeps a copy of the user (the API's token cache) drops it once this commits.
+    events.emit("user.updated", record=user, payload={"id": user.pk, "type": "user"})
 
 
 def user_set_language(*, user: User, language: str) -> User:
@@ -175,6 +182,7 @@ def user_set_language(*, user: User, language: str) -> User:
     if user.language != language:
         user.language = language
         user.save(update_fields=["language"])
+        _user_changed(user)
     return user
 
 
@@ -195,6 +203,7 @@ def user_update_profile(
     changes = audit_diff(before, audit_snapshot(user, PROFILE_FIELDS))
     if changes:
         audit_record(actor=user, action=AuditEntry.Action.UPDATED, instance=user, changes=changes)
+        _user_changed(user)
     return user
 
 

@@ -231,3 +231,26 @@ def test_profile_links_to_the_tokens_page(sales_a, client_for):
     response = client_for(sales_a).get(reverse("core:profile"))
 
     assert LIST_URL in response.content.decode()
+
+
+def test_a_cached_token_stops_working_at_once_when_its_user_is_deactivated(
+    admin_user, sales_a, django_capture_on_commit_callbacks
+):
+    from koers.core.services import user_update
+
+    _token, secret = api_token_create(user=sales_a, name="sync", scopes=["contacts:read"], days=30)
+    assert api_token_authenticate(secret=secret) is not None  # now in the cache
+
+    with django_capture_on_commit_callbacks(execute=True):
+        user_update(actor=admin_user, user=sales_a, is_active=False)
+
+    assert api_token_authenticate(secret=secret) is None
+
+
+def test_a_cached_token_stops_working_at_once_when_revoked(sales_a):
+    token, secret = api_token_create(user=sales_a, name="sync", scopes=["contacts:read"], days=30)
+    assert api_token_authenticate(secret=secret) is not None  # now in the cache
+
+    api_token_revoke(user=sales_a, token=token)
+
+    assert api_token_authenticate(secret=secret) is None
