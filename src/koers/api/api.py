@@ -17,7 +17,15 @@ from ninja.errors import ValidationError as SchemaValidationError
 from ninja.security import HttpBearer
 
 from koers.api.common import ApiError
-from koers.api.routers import activities, campaigns, companies, contacts, deals, pipelines
+from koers.api.routers import (
+    activities,
+    campaigns,
+    companies,
+    contacts,
+    deals,
+    imports,
+    pipelines,
+)
 from koers.api.services import api_token_authenticate
 
 # Calls per token per minute; a program that needs more should ask in bulk.
@@ -132,3 +140,4 @@ api.add_router("/v1/deals", deals.router, tags=["deals"])
 api.add_router("/v1/pipelines", pipelines.router, tags=["pipelines"])
 api.add_router("/v1/activities", activities.router, tags=["activities"])
 api.add_router("/v1/campaigns", campaigns.router, tags=["campaigns"])
+api.add_router("/v1/imports", imports.router, tags=["imports"])

@@ -13,6 +13,7 @@ OBJECTS = {
     "pipelines": _("Pipelines"),
     "activities": _("Activities"),
     "campaigns": _("Call campaigns"),
+    "imports": _("Imports"),
 }
 READ, WRITE = "read", "write"
 # Objects the API only reads. They get no write scope until they have write endpoints:

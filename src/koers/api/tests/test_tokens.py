@@ -176,10 +176,11 @@ def test_token_create_refuses_write_scopes_for_a_read_only_user(read_only_a, cli
         "companies:write",
         "contacts:write",
         "deals:write",
+        "imports:write",
         "pipelines:write",
     ]
-    # Six kinds, read and write, except campaigns: the API only reads them.
-    assert len(boxes) == 11
+    # Seven kinds, read and write, except campaigns: the API only reads them.
+    assert len(boxes) == 13
     assert "campaigns:write" not in boxes
     assert response.context["secret"] is None
     assert list(response.context["form"].errors) == ["scopes"]
