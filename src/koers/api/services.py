@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from koers.api.models import ApiToken
+from koers.api.models import ApiToken, IdempotentRequest
 from koers.api.scopes import WRITE, all_scopes
 from koers.core.models import User
 
@@ -61,43 +61,76 @@ def api_token_revoke(*, user: User, token: ApiToken) -> None:
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
-        # Now, and again once committed: a call in between may have cached it anew.
-        cache.delete(_cache_key(token.secret_hash))
-        transaction.on_commit(lambda: cache.delete(_cache_key(token.secret_hash)))
+        _forget(token.secret_hash)
 
 
 def _cache_key(secret_hash: str) -> str:
     return f"api-token:{secret_hash}"
 
 
-# A token and its user are read from the cache for up to this long; revoking the token or
-# changing the user (see api_tokens_forget_user) clears them at once.
+def _generation_key(secret_hash: str) -> str:
+    return f"api-token-generation:{secret_hash}"
+
+
+# A token and its user are read from the cache for up to this long. Revoking the token or
+# changing its user moves the token's generation on, which makes every cached copy stale,
+# also one a request was just putting back from before the change committed.
 TOKEN_CACHE_SECONDS = 60
+
+
+def _move_generation(secret_hash: str) -> None:
+    key = _generation_key(secret_hash)
+    cache.add(key, 0, timeout=None)
+    cache.incr(key)
+
+
+def _forget(secret_hash: str) -> None:
+    """Now, and again once the change commits: a request in between may cache the old row."""
+    _move_generation(secret_hash)
+    transaction.on_commit(lambda: _move_generation(secret_hash))
 
 
 def api_token_authenticate(*, secret: str) -> ApiToken | None:
     """The usable token with this secret, its user active; None otherwise."""
     if not secret.startswith(TOKEN_START) or len(secret) > 100:
         return None
-    key = _cache_key(_hash(secret))
-    token = cache.get(key)
-    if token is None:
-        token = ApiToken.objects.select_related("user").filter(secret_hash=_hash(secret)).first()
+    secret_hash = _hash(secret)
+    key, generation_key = _cache_key(secret_hash), _generation_key(secret_hash)
+    found = cache.get_many([key, generation_key])
+    generation = found.get(generation_key, 0)
+    cached = found.get(key)
+    if cached is not None and cached[0] == generation:
+        token = cached[1]
+    else:
+        token = ApiToken.objects.select_related("user").filter(secret_hash=secret_hash).first()
         if token is None:
             return None
-        cache.set(key, token, TOKEN_CACHE_SECONDS)
+        # Under the generation read before the row: a change since then makes it stale.
+        cache.set(key, (generation, token), TOKEN_CACHE_SECONDS)
     if not token.is_usable or not token.user.is_active:
         return None
     now = timezone.now()
-    # Written at most once a minute: a busy token should not write on every call.
+    # Written at most once a minute: a busy token should not write on every call. The
+    # cached copy is left as it is (re-caching it could bring back a revoked token).
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
-        cache.set(key, token, TOKEN_CACHE_SECONDS)
     return token
 
 
 def api_tokens_forget_user(*, user_id: int) -> None:
-    """Drop the cached tokens of a user whose role, team or access just changed."""
-    hashes = ApiToken.objects.filter(user_id=user_id).values_list("secret_hash", flat=True)
-    cache.delete_many([_cache_key(secret_hash) for secret_hash in hashes])
+    """Make the cached tokens of a user whose role, team or access just changed stale."""
+    for secret_hash in ApiToken.objects.filter(user_id=user_id).values_list(
+        "secret_hash", flat=True
+    ):
+        _forget(secret_hash)
+
+
+# A retry comes within minutes; a day is plenty, and the stored answers hold personal data.
+IDEMPOTENCY_HOURS = 24
+
+
+def idempotent_requests_prune() -> int:
+    """Forget the answers kept for Idempotency-Keys older than a day."""
+    cutoff = timezone.now() - timedelta(hours=IDEMPOTENCY_HOURS)
+    return IdempotentRequest.objects.filter(created_at__lt=cutoff).delete()[0]

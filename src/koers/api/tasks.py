@@ -2,7 +2,7 @@ from django.conf import settings
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from koers.api import webhooks
+from koers.api import services, webhooks
 
 
 @db_task()
@@ -25,3 +25,9 @@ def webhook_deliveries_prune() -> int:
     """Keep the delivery logs to the last weeks."""
     days = getattr(settings, "KOERS_WEBHOOK_LOG_DAYS", 30)
     return webhooks.webhook_deliveries_prune(older_than_days=days)
+
+
+@db_periodic_task(crontab(minute="23"))
+def idempotent_requests_prune() -> int:
+    """Forget the answers kept for Idempotency-Keys after a day."""
+    return services.idempotent_requests_prune()

@@ -391,6 +391,7 @@ def webhook_delivery_send(*, delivery_id: int) -> WebhookDelivery | None:
         status__in=OPEN,
         next_attempt_at__lte=now,
         subscription__is_active=True,
+        subscription__owner__is_active=True,  # nothing more goes out for a departed user
     ).update(next_attempt_at=now + CLAIM)
     if not claimed:
         return None
@@ -437,7 +438,10 @@ def webhook_deliveries_due(*, limit: int = 500) -> list[int]:
     """The deliveries whose next attempt is due, of subscriptions that are not paused."""
     return list(
         WebhookDelivery.objects.filter(
-            status__in=OPEN, next_attempt_at__lte=timezone.now(), subscription__is_active=True
+            status__in=OPEN,
+            next_attempt_at__lte=timezone.now(),
+            subscription__is_active=True,
+            subscription__owner__is_active=True,
         )
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]

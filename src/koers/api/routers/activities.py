@@ -12,10 +12,10 @@ from ninja import Field, Schema
 from koers.activities import selectors, services
 from koers.activities.models import Activity
 from koers.api.common import Moment, RecordId, owner_filter, text
-from koers.api.routers.records import RecordApi, make_router, owner_lookup
+from koers.api.routers.records import RecordApi, make_router, owner_lookup, visible_company
 from koers.core.models import User
-from koers.crm.models import Company, Contact
-from koers.crm.selectors import company_visible_to, contact_visible_to
+from koers.crm.models import Contact
+from koers.crm.selectors import contact_visible_to
 from koers.pipeline.models import Deal
 from koers.pipeline.selectors import deal_visible_to
 
@@ -74,21 +74,14 @@ class ActivityFilters(Schema):
 def visible_contact(actor: User, pk: int) -> Contact:
     contact = contact_visible_to(user=actor).filter(pk=pk).first()
     if contact is None:
-        raise ValidationError({"contact_id": _("Choose a contact you can see.")})
+        raise ValidationError(_("Choose a contact you can see."))
     return contact
-
-
-def visible_company(actor: User, pk: int) -> Company:
-    company = company_visible_to(user=actor).filter(pk=pk).first()
-    if company is None:
-        raise ValidationError({"company_id": _("Choose a company you can see.")})
-    return company
 
 
 def visible_deal(actor: User, pk: int) -> Deal:
     deal = deal_visible_to(user=actor).filter(pk=pk).first()
     if deal is None:
-        raise ValidationError({"deal_id": _("Choose a deal you can see.")})
+        raise ValidationError(_("Choose a deal you can see."))
     return deal
 
 

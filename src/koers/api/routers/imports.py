@@ -105,24 +105,22 @@ def create_import(
     match_on: Form[MATCH_KEYS] = "",
 ):
     require_scope(request, "imports", "write")
+    # An import writes records of its target: it needs their write scope too.
+    require_scope(request, target, "write")
     try:
         job = imports.import_job_create(
             actor=request.user, target=target, file_name=file.name or "upload", upload=file
         )
     except ValidationError as error:
         raise _file_error(error) from None
-    if match_on:
+    try:
         imports.import_job_configure(
-            actor=request.user, job=job, mapping=job.mapping, match_on=match_on
+            actor=request.user, job=job, mapping=job.mapping, match_on=match_on or job.match_on
         )
-    else:
-        try:
-            imports.import_job_configure(
-                actor=request.user, job=job, mapping=job.mapping, match_on=job.match_on
-            )
-        except ValidationError as error:
-            # The headers did not say enough: the job stays for a mapping in the wizard.
-            raise _file_error(error) from None
+    except ValidationError as error:
+        # The headers did not say enough, or match_on names no column: nothing is kept.
+        imports.import_job_delete(actor=request.user, job=job)
+        raise _file_error(error) from None
     imports.import_job_check_queue(actor=request.user, job=job)
     job.refresh_from_db()
     return Status(201, job)
@@ -163,6 +161,7 @@ def get_import(request, job_id: RecordId):
 def start_import(request, job_id: RecordId):
     require_scope(request, "imports", "write")
     job = _job(request, job_id)
+    require_scope(request, job.target, "write")
     imports.import_job_start(actor=request.user, job=job)
     return Status(202, get_object_or_404(ImportJob, pk=job.pk))
 

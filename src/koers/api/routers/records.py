@@ -10,10 +10,11 @@ import dataclasses
 import inspect
 import json
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.http import JsonResponse
 from django.utils.translation import gettext as _
@@ -24,6 +25,7 @@ from pydantic import create_model
 from koers.api.common import ERRORS, FieldErrorOut, cursor_page, idempotent, require_scope
 from koers.core.models import User
 from koers.core.services import check_can_edit_records
+from koers.crm.selectors import company_visible_to
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,17 +57,38 @@ class RecordApi:
 def owner_lookup(_actor: User, pk: int) -> User:
     user = User.objects.filter(pk=pk, is_active=True).first()
     if user is None:
-        raise ValidationError({"owner_id": _("Choose an owner who can still log in.")})
+        raise ValidationError(_("Choose an owner who can still log in."))
     return user
 
 
 def _fields(api: RecordApi, actor: User, payload: Schema, *, partial: bool) -> dict[str, Any]:
     values = payload.dict(exclude_unset=partial)
+    errors: dict[str, list[str]] = {}
     for field, lookup in api.links.items():
         if field in values:
             pk = values.pop(field)
-            values[field.removesuffix("_id")] = None if pk is None else lookup(actor, pk)
+            try:
+                values[field.removesuffix("_id")] = None if pk is None else lookup(actor, pk)
+            except ValidationError as error:
+                errors[field] = error.messages
+    if errors:
+        raise ValidationError(errors)
     return values
+
+
+@contextmanager
+def _as_api_fields(api: RecordApi):
+    """Name fields in errors as the API takes them: the services say "company" for what
+    the API calls "company_id"."""
+    try:
+        yield
+    except ValidationError as error:
+        if not hasattr(error, "error_dict"):
+            raise
+        names = {field.removesuffix("_id"): field for field in api.links}
+        raise ValidationError(
+            {names.get(field, field): messages for field, messages in error.message_dict.items()}
+        ) from None
 
 
 def make_router(api: RecordApi) -> Router:
@@ -131,9 +154,10 @@ def _add_create(router: Router, api: RecordApi) -> None:
         require_scope(request, api.name, "write")
 
         def make():
-            record = api.create(
-                actor=request.user, **_fields(api, request.user, payload, partial=True)
-            )
+            with _as_api_fields(api):
+                record = api.create(
+                    actor=request.user, **_fields(api, request.user, payload, partial=True)
+                )
             # As Ninja writes it in every other answer, such as datetimes in milliseconds.
             return 201, json.loads(
                 json.dumps(Out.from_orm(record).model_dump(), cls=NinjaJSONEncoder)
@@ -156,7 +180,10 @@ def _add_update(router: Router, api: RecordApi) -> None:
     def update_record(request, record_id: int, payload: PatchIn):
         require_scope(request, api.name, "write")
         record = api.get_for_user(user=request.user, pk=record_id)
-        return api.update(request.user, record, **_fields(api, request.user, payload, partial=True))
+        with _as_api_fields(api):
+            return api.update(
+                request.user, record, **_fields(api, request.user, payload, partial=True)
+            )
 
 
 def _add_delete(router: Router, api: RecordApi) -> None:
@@ -248,19 +275,20 @@ def _bulk_one(api: RecordApi, actor: User, index: int, record: Schema, match_on)
         with transaction.atomic():
             existing = None
             key = getattr(record, match_on, "") if match_on else ""
-            if key:
-                try:
-                    key = api.match_keys[match_on](key)
-                except ValidationError as error:
-                    raise ValidationError({match_on: error.messages}) from None
+            try:
+                key = api.match_keys[match_on](key) if key else ""
+            except ValidationError as error:
+                raise ValidationError({match_on: error.messages}) from None
+            if key:  # normalised first: a blank value never matches the records without one
                 existing = (
                     api.list_for_user(user=actor).filter(**{match_on: key}).order_by("id").first()
                 )
-            if existing is None:
-                made = api.create(actor=actor, **_fields(api, actor, record, partial=True))
-                return {"index": index, "status": "created", "id": made.pk, "errors": []}
-            api.update(actor, existing, **_fields(api, actor, record, partial=True))
-            return {"index": index, "status": "updated", "id": existing.pk, "errors": []}
+            with _as_api_fields(api):
+                if existing is None:
+                    made = api.create(actor=actor, **_fields(api, actor, record, partial=True))
+                    return {"index": index, "status": "created", "id": made.pk, "errors": []}
+                api.update(actor, existing, **_fields(api, actor, record, partial=True))
+                return {"index": index, "status": "updated", "id": existing.pk, "errors": []}
     except ValidationError as error:
         errors = (
             [
@@ -274,10 +302,9 @@ def _bulk_one(api: RecordApi, actor: User, index: int, record: Schema, match_on)
 
 
 def visible_company(actor: User, pk: int):
-    """A company the actor can see; the services refuse a new link to one they cannot."""
-    from koers.crm.models import Company
-
-    try:
-        return Company.objects.get(pk=pk, deleted_at__isnull=True)
-    except ObjectDoesNotExist:
-        raise ValidationError({"company_id": _("There is no such company.")}) from None
+    """A company the actor can see; one that exists but is hidden is refused alike, so an
+    error never tells which ids exist."""
+    company = company_visible_to(user=actor).filter(pk=pk).first()
+    if company is None:
+        raise ValidationError(_("Choose a company you can see."))
+    return company

@@ -1,5 +1,7 @@
 """The REST API over HTTP: tokens and scopes, teams, errors, cursors, Idempotency-Key."""
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
 
@@ -83,7 +85,7 @@ def test_a_contact_cannot_be_linked_to_a_company_the_user_cannot_see(sales_b, re
 
     assert response.status_code == 422
     assert response.json()["errors"] == [
-        {"field": "company", "message": "Choose a company you can see."}
+        {"field": "company_id", "message": "Choose a company you can see."}
     ]
     assert not Contact.objects.filter(last_name="Slim").exists()
 
@@ -251,3 +253,61 @@ def test_bulk_takes_at_most_a_thousand_records(sales_a):
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "records"
     assert not Company.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("kind", "match_on", "blank"),
+    [("contacts", "external_id", " "), ("contacts", "email", "  "), ("companies", "domain", " ")],
+)
+def test_a_blank_match_key_never_updates_a_record_without_one(sales_a, kind, match_on, blank):
+    if kind == "contacts":
+        existing = ContactFactory(owner=sales_a, external_id="", email="", last_name="Blijft")
+        record = {"last_name": "Nieuw", match_on: blank}
+    else:
+        existing = CompanyFactory(owner=sales_a, domain="", name="Blijft B.V.")
+        record = {"name": "Nieuw B.V.", match_on: blank}
+
+    body = call(
+        bearer(sales_a), "post", f"/api/v1/{kind}/bulk", {"match_on": match_on, "records": [record]}
+    ).json()
+
+    assert body["results"][0]["status"] == "created"
+    existing.refresh_from_db()
+    assert "Blijft" in str(existing)
+
+
+def test_a_linked_company_that_does_not_exist_or_is_hidden_gets_the_same_answer(
+    sales_a, sales_b, records
+):
+    client = bearer(sales_b)
+    hidden = call(
+        client,
+        "post",
+        "/api/v1/contacts",
+        {"last_name": "X", "company_id": records["companies"].pk},
+    )
+    missing = call(client, "post", "/api/v1/contacts", {"last_name": "X", "company_id": 999_999})
+    parent = call(client, "post", "/api/v1/companies", {"name": "Y", "parent_id": 999_999})
+
+    assert (
+        hidden.json()["errors"]
+        == missing.json()["errors"]
+        == [{"field": "company_id", "message": "Choose a company you can see."}]
+    )
+    assert parent.json()["errors"][0]["field"] == "parent_id"
+
+
+def test_answers_kept_for_idempotency_keys_are_forgotten_after_a_day(sales_a):
+    import time_machine
+    from django.utils import timezone
+
+    from koers.api.models import IdempotentRequest
+    from koers.api.services import idempotent_requests_prune
+
+    call(bearer(sales_a), "post", "/api/v1/companies", {"name": "A"}, **{"Idempotency-Key": "k"})
+    assert idempotent_requests_prune() == 0
+
+    with time_machine.travel(timezone.now() + timedelta(hours=25)):
+        assert idempotent_requests_prune() == 1
+
+    assert not IdempotentRequest.objects.exists()

@@ -90,7 +90,7 @@ def test_a_user_of_team_b_cannot_read_change_list_or_link_team_as_deals(
     assert {answer.json()["code"] for answer in answers} == {"not_found"}
     assert linked_company.status_code == linked_contact.status_code == 422
     assert linked_company.json()["errors"] == [
-        {"field": "company", "message": "Choose a company you can see."}
+        {"field": "company_id", "message": "Choose a company you can see."}
     ]
     assert linked_contact.json()["errors"] == [
         {"field": "contacts", "message": "Choose contacts you can see."}

@@ -91,3 +91,21 @@ def test_imports_need_their_scope_and_are_their_owners_own(sales_a, sales_b, met
         listed = bearer(sales_b).get("/api/v1/imports").json()["results"]
         assert job.pk not in [row["id"] for row in listed]
     assert ImportJob.objects.count() == 1
+
+
+def test_an_import_needs_the_write_scope_of_what_it_imports(sales_a):
+    only_imports = bearer(sales_a, ["imports:read", "imports:write"])
+
+    response = upload(only_imports)
+
+    assert response.status_code == 403
+    assert "contacts:write" in response.json()["message"]
+    assert not ImportJob.objects.exists()
+
+
+def test_an_upload_whose_match_field_has_no_column_keeps_nothing(sales_a):
+    response = upload(bearer(sales_a), match_on="kvk_number")
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "file"
+    assert not ImportJob.objects.exists()

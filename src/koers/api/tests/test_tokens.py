@@ -255,3 +255,17 @@ def test_a_cached_token_stops_working_at_once_when_revoked(sales_a):
     api_token_revoke(user=sales_a, token=token)
 
     assert api_token_authenticate(secret=secret) is None
+
+
+def test_a_stale_copy_cached_while_the_token_was_revoked_is_not_used(sales_a):
+    from django.core.cache import cache
+
+    token, secret = api_token_create(user=sales_a, name="sync", scopes=["contacts:read"], days=30)
+    assert api_token_authenticate(secret=secret) is not None
+    key = f"api-token:{token.secret_hash}"
+    before = cache.get(key)
+
+    api_token_revoke(user=sales_a, token=token)
+    cache.set(key, before)  # a request that read the row before the revoke caches it late
+
+    assert api_token_authenticate(secret=secret) is None

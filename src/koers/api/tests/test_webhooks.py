@@ -440,3 +440,22 @@ def test_old_finished_deliveries_are_forgotten_and_open_ones_kept(sales_a):
         "pending",
     }
     assert WebhookDelivery.objects.filter(status="succeeded").get() == recent
+
+
+def test_nothing_more_goes_out_once_the_owner_can_no_longer_log_in(
+    admin_user, sales_a, receiver, on_commit
+):
+    subscription = receiver.subscribe(sales_a, ["contact.created"])
+    receiver.status = 500
+    with on_commit():
+        crm_services.contact_create(actor=sales_a, last_name="Mulder")
+    delivery = WebhookDelivery.objects.get(subscription=subscription)
+    assert delivery.status == WebhookDelivery.Status.FAILED
+    sales_a.is_active = False
+    sales_a.save(update_fields=["is_active"])
+
+    with time_machine.travel(delivery.next_attempt_at + timedelta(seconds=1)):
+        assert webhooks.webhook_deliveries_due() == []
+        assert webhooks.webhook_delivery_send(delivery_id=delivery.pk) is None
+
+    assert len(receiver.received) == 1
