@@ -72,8 +72,15 @@ class DealOut(Schema):
     updated_at: datetime
 
     @staticmethod
-    def resolve_contacts(deal) -> list:
-        return list(deal.deal_contacts.all())  # prefetched in lists
+    def resolve_contacts(deal, context) -> list:
+        """The deal's people the caller may see; the others are not even named."""
+        links = list(deal.deal_contacts.all())  # prefetched in lists
+        visible = set(
+            contact_visible_to(user=context["request"].user)
+            .filter(pk__in=[link.contact_id for link in links])
+            .values_list("pk", flat=True)
+        )
+        return [link for link in links if link.contact_id in visible]
 
 
 class _DealFields(Schema):
@@ -176,8 +183,14 @@ def deal_change(
 
 def _deal_contacts_replace(*, actor: User, deal: Deal, contacts: list[tuple[Contact, str]]):
     keep = {contact.pk for contact, _role in contacts}
+    # People on the deal whom the actor cannot see stay: they could not have listed them.
+    hidden = set(
+        selectors.deal_contacts(deal=deal)
+        .exclude(contact__in=contact_visible_to(user=actor))
+        .values_list("contact_id", flat=True)
+    )
     for link in selectors.deal_contacts(deal=deal):
-        if link.contact_id not in keep:
+        if link.contact_id not in keep and link.contact_id not in hidden:
             services.deal_contact_remove(actor=actor, deal=deal, contact=link.contact)
     for contact, role in contacts:
         services.deal_contact_set(

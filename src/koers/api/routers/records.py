@@ -160,7 +160,10 @@ def _add_create(router: Router, api: RecordApi) -> None:
                 )
             # As Ninja writes it in every other answer, such as datetimes in milliseconds.
             return 201, json.loads(
-                json.dumps(Out.from_orm(record).model_dump(), cls=NinjaJSONEncoder)
+                json.dumps(
+                    Out.from_orm(record, context={"request": request}).model_dump(),
+                    cls=NinjaJSONEncoder,
+                )
             )
 
         # Already the JSON of Out: as a response, so Ninja does not read it as a record.

@@ -304,3 +304,24 @@ def test_managers_set_pipelines_up_and_sales_may_not(manager, sales_a, pipeline)
     pipeline.refresh_from_db()
     assert (pipeline.stall_days, pipeline.is_active) == (30, True)
     assert Pipeline.objects.count() == 2
+
+
+def test_a_deals_people_the_caller_cannot_see_are_neither_named_nor_removed(
+    sales_a, sales_b, manager
+):
+    from koers.crm.factories import ContactFactory
+    from koers.pipeline.models import DealContact
+
+    deal = DealFactory(owner=sales_b)
+    hidden = ContactFactory(owner=sales_a)
+    visible = ContactFactory(owner=sales_b)
+    DealContact.objects.create(deal=deal, contact=hidden, dmu_role="champion")
+    DealContact.objects.create(deal=deal, contact=visible, dmu_role="user")
+    client = bearer(sales_b)
+
+    shown = client.get(f"/api/v1/deals/{deal.pk}").json()["contacts"]
+    changed = call(client, "patch", f"/api/v1/deals/{deal.pk}", {"contacts": []})
+
+    assert [row["contact_id"] for row in shown] == [visible.pk]
+    assert changed.status_code == 200
+    assert list(deal.deal_contacts.values_list("contact_id", flat=True)) == [hidden.pk]
