@@ -45,6 +45,8 @@ def normalise_email(value: str) -> str:
         and _PLAIN_EMAIL.fullmatch(plain)
         and len(plain.partition("@")[0]) <= 64
         and plain.rpartition(".")[2] not in _SPECIAL_USE_TLDS
+        # "xn--" (punycode) and other labels with "--" need the full validator's IDNA rules.
+        and "--" not in plain.partition("@")[2]
     ):
         return plain
     try:

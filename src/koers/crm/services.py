@@ -221,7 +221,12 @@ def contact_create(*, actor: User, **fields: Any) -> Contact:
         lambda: _contact_validate(actor=actor, contact=contact, values=fields),
         exclude=["company", "owner"],
     )
+    # Someone who objected (or was erased) before is never made callable by a new record.
+    if Suppression.objects.filter(key_hash__in=contact_suppression_keys(contact)).exists():
+        contact.do_not_call = True
     contact.save()
+    if contact.do_not_call:
+        suppression_add(contact=contact, reason=Suppression.Reason.OBJECTED)
     audit_record(
         actor=actor,
         action=AuditEntry.Action.CREATED,
@@ -413,9 +418,6 @@ def trash_purge(*, older_than_days: int) -> int:
             changes_by_record=_unlinked_by_erasing(model, records, expired),
         )
         audit_scrub(model=model, object_ids=list(records))
-        if model is Contact:
-            for contact in Contact.objects.filter(expired, id__in=list(records)):
-                suppression_add(contact=contact, reason=Suppression.Reason.ERASED)
         # Again with the cutoff: a record restored meanwhile is not erased.
         erased += model.objects.filter(expired, id__in=list(records)).delete()[0]
     return erased

@@ -42,7 +42,13 @@ def _take_ids(model: type[models.Model], count: int) -> list[int]:
             return [row[0] for row in cursor.fetchall()]
         # Inside the import's transaction SQLite holds the write lock (BEGIN IMMEDIATE), so
         # nobody else can take these ids meanwhile.
-        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {connection.ops.quote_name(table)}")  # noqa: S608
+        # AUTOINCREMENT tables never reuse an id, also not one of a row erased since:
+        # sqlite_sequence remembers the largest ever given.
+        cursor.execute(
+            f"SELECT MAX(COALESCE((SELECT MAX(id) FROM {connection.ops.quote_name(table)}), 0), "  # noqa: S608
+            "COALESCE((SELECT seq FROM sqlite_sequence WHERE name = %s), 0))",
+            [table],
+        )
         start = cursor.fetchone()[0] + 1
         return list(range(start, start + count))
 

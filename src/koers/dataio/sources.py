@@ -11,6 +11,7 @@ import io
 import math
 import re
 import warnings
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -382,7 +383,29 @@ def _shorten(values: list[str]) -> list[str]:
     ]
 
 
+# A workbook unpacks to many times its size, and openpyxl reads its shared strings whole:
+# a few MB of zip could claim gigabytes. Real exports of a million rows stay well below.
+MAX_XLSX_UNPACKED_BYTES = 1_500_000_000
+MAX_XLSX_SHARED_STRINGS_BYTES = 300_000_000
+
+
+def _check_unpacked_size(path: Path) -> None:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError):
+        return  # openpyxl says what is wrong with it
+    unpacked = sum(member.file_size for member in members)
+    shared = sum(m.file_size for m in members if m.filename.endswith("sharedStrings.xml"))
+    if unpacked > MAX_XLSX_UNPACKED_BYTES or shared > MAX_XLSX_SHARED_STRINGS_BYTES:
+        raise ValidationError(
+            _("This Excel file unpacks to more than Koers reads. Save it as CSV and try again."),
+            code="too_large",
+        )
+
+
 def _xlsx_records(path: Path) -> Iterator[tuple[int, list[str], str]]:
+    _check_unpacked_size(path)
     # A file object, not a path: openpyxl refuses a path without an Excel suffix.
     with path.open("rb") as handle:
         try:

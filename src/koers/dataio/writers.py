@@ -231,7 +231,11 @@ class RecordWriter:
         if write:
             self._insert(actor, list(plan.inserts.values()))
             self._update(actor, plan.updates, current)
+            self.after_write([*plan.inserts.values(), *plan.updates.values()])
         return outcome
+
+    def after_write(self, written: list[dict[str, Any]]) -> None:
+        """What follows from the values just written (the suppression list, for contacts)."""
 
     @cached_property
     def audited(self) -> set[str]:
@@ -428,6 +432,20 @@ class ContactWriter(RecordWriter):
                 kvk, key, _name = by_row[row.number]
                 company = found_kvk.get(kvk) if kvk else None
                 row.values["company_id"] = company or found_key.get(key)
+
+    def after_write(self, written):
+        # As contact_update does: who is marked do-not-call stays so on any later list.
+        keys = [
+            normalise.suppression_key(kind, values[name])
+            for values in written
+            if values.get("do_not_call")
+            for kind, name in (("email", "email"), ("phone", "phone"), ("phone", "mobile"))
+            if values.get(name)
+        ]
+        Suppression.objects.bulk_create(
+            [Suppression(key_hash=key, reason=Suppression.Reason.OBJECTED) for key in keys],
+            ignore_conflicts=True,
+        )
 
     def display(self, values):
         return " ".join(

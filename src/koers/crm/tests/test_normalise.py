@@ -152,3 +152,10 @@ def test_the_fast_path_for_dutch_numbers_agrees_with_phonenumbers(prefix, digits
 def test_the_fast_path_for_plain_emails_agrees_with_email_validator(local, domain, tld):
     value = f"{local}@{domain}.{tld}"
     assert _by_koers("email", value) == _by_the_libraries("email", value)
+
+
+@pytest.mark.parametrize(
+    "value", ["jan@xn--mnchen-3ya.de", "a@ab--cd.nl", "a@xn--abc.nl", "Jan@Example.NL"]
+)
+def test_emails_with_punycode_or_double_hyphens_agree_with_email_validator(value):
+    assert _by_koers("email", value) == _by_the_libraries("email", value)

@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone, translation
 
@@ -253,3 +254,28 @@ def test_the_city_filter_follows_an_edited_city(sales_a):
 
     company.refresh_from_db()
     assert company.city_key == "'s-hertogenbosch"
+
+
+def test_a_new_contact_with_an_address_that_objected_before_comes_in_uncallable(sales_a):
+    objected = services.contact_create(actor=sales_a, last_name="Nee", email="nee@x.nl")
+    services.contact_update(actor=sales_a, contact=objected, do_not_call=True)
+
+    again = services.contact_create(actor=sales_a, last_name="Weer", email="NEE@x.nl")
+    other = services.contact_create(actor=sales_a, last_name="Ander", email="ander@x.nl")
+
+    assert (again.do_not_call, other.do_not_call) == (True, False)
+
+
+def test_emptying_the_trash_does_not_put_people_on_the_suppression_list(sales_a):
+    from koers.crm.models import Suppression
+
+    contact = services.contact_create(actor=sales_a, last_name="Weg", email="weg@x.nl")
+    services.record_delete(actor=sales_a, record=contact)
+    with time_machine.travel(timezone.now() + timedelta(days=31)):
+        services.trash_purge(older_than_days=30)
+
+    assert not Suppression.objects.exists()
+    assert (
+        services.contact_create(actor=sales_a, last_name="Weg", email="weg@x.nl").do_not_call
+        is False
+    )

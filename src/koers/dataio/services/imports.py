@@ -5,6 +5,7 @@ resume point, so a crash or a killed worker leaves whole batches only, and runni
 job again continues after the last one without writing a row twice.
 """
 
+import re
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -29,6 +30,8 @@ from koers.dataio.models import ImportJob, ImportMapping, ImportRejection
 from koers.dataio.writers import BatchOutcome, CleanRow
 
 BATCH_ROWS = 5000
+# NUL and the other C0 controls except tab and line breaks: no CRM value holds them.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 # Files are read from disk as they are imported; larger ones belong on the command line.
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 # A running job whose worker has written nothing for this long is taken over.
@@ -170,7 +173,11 @@ def import_job_check_queue(*, actor: User, job: ImportJob) -> None:
     from koers.dataio import tasks
 
     _check_access(actor, job)
-    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.CHECKING, preview={})
+    checkable = ImportJob.objects.filter(
+        pk=job.pk, status__in=[ImportJob.Status.UPLOADED, ImportJob.Status.CHECKED]
+    ).update(status=ImportJob.Status.CHECKING, preview={}, processed_rows=0, failure="")
+    if not checkable:
+        raise ValidationError(_("This import has already started."))
     transaction.on_commit(lambda: tasks.import_job_check(job.pk))
 
 
@@ -179,6 +186,7 @@ def import_job_start(*, actor: User, job: ImportJob) -> None:
     from koers.dataio import tasks
 
     _check_access(actor, job)
+    _check_may_import(job.created_by)
     started = ImportJob.objects.filter(
         pk=job.pk, status__in=[ImportJob.Status.CHECKED, ImportJob.Status.FAILED]
     ).update(status=ImportJob.Status.QUEUED, failure="")
@@ -198,6 +206,13 @@ def _clean(target: targets.Target, columns: list[tuple[int, targets.Field]], row
     for index, field in columns:
         cell = cells[index] if index < len(cells) else ""
         if not cell:
+            continue
+        if _CONTROL.search(cell):
+            errors.append(
+                _("%(field)s: this value holds control characters.")
+                % {"field": capfirst(field.label)}
+            )
+            failed.add(field.name)
             continue
         try:
             values[field.name] = field.clean(cell, values)
@@ -286,8 +301,10 @@ def _check(job: ImportJob) -> ImportJob:
             totals["near"] += [list(near) for near in outcome.near][:room]
             ImportJob.objects.filter(pk=job.pk).update(processed_rows=rows)
     except Exception as error:
+        # Back to be checked again: processed_rows is the run's resume point, never the
+        # check's, so nothing of a half check can make a run skip rows.
         ImportJob.objects.filter(pk=job.pk).update(
-            status=ImportJob.Status.FAILED, failure=str(error)[:2000]
+            status=ImportJob.Status.UPLOADED, failure=str(error)[:2000], processed_rows=0
         )
         raise
     ImportJob.objects.filter(pk=job.pk).update(
@@ -325,11 +342,28 @@ def import_job_run(*, job_id: int, on_batch=None) -> ImportJob:
 
 def _run(job: ImportJob, on_batch) -> ImportJob:
     try:
-        for batch in _batches(job, job.processed_rows):
+        _check_may_import(job.created_by)
+        done = job.processed_rows
+        for batch in _batches(job, done):
             with transaction.atomic():
+                # Another worker that took this job over (after a stalled heartbeat) has
+                # moved it on: stop, rather than write these rows a second time.
+                now_at = (
+                    ImportJob.objects.select_for_update()
+                    .values_list("processed_rows", flat=True)
+                    .get(pk=job.pk)
+                )
+                if now_at != done:
+                    return ImportJob.objects.get(pk=job.pk)
                 outcome = _process(job, batch, write=True, state={})
                 ImportRejection.objects.bulk_create(
-                    ImportRejection(job=job, row_number=number, reason=reason, values=values)
+                    ImportRejection(
+                        job=job,
+                        row_number=number,
+                        reason=reason,
+                        # PostgreSQL's JSON cannot hold NUL: the download shows � instead.
+                        values=[_CONTROL.sub("\ufffd", value) for value in values],
+                    )
                     for number, reason, values in outcome.rejected
                 )
                 ImportJob.objects.filter(pk=job.pk).update(
@@ -340,6 +374,7 @@ def _run(job: ImportJob, on_batch) -> ImportJob:
                     rejected_count=F("rejected_count") + len(outcome.rejected),
                     heartbeat_at=timezone.now(),
                 )
+            done += len(batch)
             if on_batch is not None:
                 on_batch(ImportJob.objects.get(pk=job.pk))
     except Exception as error:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
-from django.utils import timezone
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone, translation
 
 from koers.core.models import AuditEntry
 from koers.crm.factories import CompanyFactory, ContactFactory
@@ -410,3 +411,100 @@ def test_the_check_points_out_new_companies_that_nearly_match_existing_ones(
 
     assert job.preview["companies"] == 3
     assert job.preview["near"] == [[2, "Bakkerij Jansen", "Bakkerij Janssen B.V."]]
+
+
+def test_new_records_never_take_the_id_of_one_erased_before(sales_a, tmp_path):
+    first = _check_and_run(_import(sales_a, _file(tmp_path, "Last name\nEen\nTwee\n")))
+    assert first.created_count == 2
+    last = Contact.objects.order_by("-id").first()
+    last_id = last.pk
+    last.delete()  # as the trash purge erases it
+
+    _check_and_run(_import(sales_a, _file(tmp_path, "Last name\nDrie\n", "again.csv")))
+
+    assert Contact.objects.get(last_name="Drie").pk > last_id
+
+
+def test_a_check_that_fails_leaves_nothing_a_run_could_resume_from(sales_a, tmp_path, monkeypatch):
+    monkeypatch.setattr(imports, "BATCH_ROWS", 2)
+    job = _import(sales_a, _file(tmp_path, "Last name\nA\nB\nC\nD\nE\n"))
+    original, calls = imports._process, []
+
+    def fail_third(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("database went away")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(imports, "_process", fail_third)
+    with pytest.raises(RuntimeError):
+        imports.import_job_check(job_id=job.pk)
+    job.refresh_from_db()
+
+    assert (job.status, job.processed_rows) == ("uploaded", 0)
+    with pytest.raises(ValidationError):
+        imports.import_job_start(actor=sales_a, job=job)
+
+
+def test_someone_no_longer_allowed_to_write_cannot_start_or_continue_an_import(
+    admin_user, sales_a, tmp_path
+):
+    from koers.core.services import user_update
+
+    job = imports.import_job_check(job_id=_import(sales_a, _file(tmp_path, "Last name\nA\n")).pk)
+    user_update(actor=admin_user, user=sales_a, role="read_only")
+
+    with pytest.raises(PermissionDenied):
+        imports.import_job_start(actor=sales_a, job=job)
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.QUEUED)
+    with pytest.raises(PermissionDenied):
+        imports.import_job_run(job_id=job.pk)
+
+    job.refresh_from_db()
+    assert job.status == "failed"
+    assert not Contact.objects.exists()
+
+
+def test_control_characters_in_a_cell_are_a_row_error(sales_a, tmp_path):
+    # Past the first megabyte, which the file's inspection refuses whole when it holds NUL.
+    filler = "".join(f"Persoon{n},p{n}@x.nl\n" for n in range(60_000))
+    path = _file(tmp_path, "Last name,Email\n" + filler + "Ni\x00ls,n@x.nl\nGoed,g@x.nl\n")
+
+    job = _check_and_run(_import(sales_a, path))
+
+    assert (job.created_count, job.rejected_count) == (60_001, 1)
+    rejection = job.rejections.get()
+    assert "control characters" in rejection.reason
+    assert rejection.values == ["Ni\ufffdls", "n@x.nl"]
+
+
+def test_an_excel_file_that_unpacks_to_gigabytes_is_refused_before_reading(
+    sales_a, tmp_path, monkeypatch
+):
+    from openpyxl import Workbook
+
+    from koers.dataio import sources
+
+    workbook = Workbook()
+    workbook.active.append(["Bedrijfsnaam"])
+    workbook.active.append(["Veldhuis"])
+    path = tmp_path / "bom.xlsx"
+    workbook.save(path)
+    monkeypatch.setattr(sources, "MAX_XLSX_UNPACKED_BYTES", 1000)
+
+    with pytest.raises(ValidationError) as refused, translation.override("en"):
+        imports.import_job_create(actor=sales_a, target="companies", file_name=path.name, path=path)
+
+    assert "unpacks to more than Koers reads" in refused.value.messages[0]
+
+
+def test_a_do_not_call_column_puts_people_on_the_suppression_list(sales_a, tmp_path):
+    from koers.crm.normalise import suppression_key
+
+    path = _file(tmp_path, "Last name,Email,Bel me niet\nNee,nee@x.nl,ja\nJa,ja@x.nl,nee\n")
+
+    _check_and_run(_import(sales_a, path))
+
+    keys = set(Suppression.objects.values_list("key_hash", flat=True))
+    assert suppression_key("email", "nee@x.nl") in keys
+    assert suppression_key("email", "ja@x.nl") not in keys

@@ -128,7 +128,7 @@ def job_rejections(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     writer = csv.writer(_Echo())
 
     # Translated now: the rows are written after the view returned, outside the user's language.
-    header = [_("Row"), *job.headers, _("Reason")]
+    header = [_("Row"), *map(neutralise, job.headers), _("Reason")]
 
     def rows():
         yield "\ufeff" + writer.writerow(header)
