@@ -22,8 +22,8 @@ import ipaddress
 import json
 import secrets
 import socket
-import urllib.error
-import urllib.request
+import ssl
+import time
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -306,36 +306,85 @@ def delivery_signature(*, secret: str, timestamp: int, body: bytes) -> str:
     return f"t={timestamp},v1={digest}"
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    # A redirect could lead to an address that was never checked: it counts as a failure.
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
-_opener = urllib.request.build_opener(_NoRedirects)
-
-
 class _Refused(Exception):
     pass
 
 
-def _check_address(url: str) -> None:
-    """Refuse a URL whose host resolves to an address that is not public."""
-    if _private_addresses_allowed():
-        return
-    parts = urlsplit(url)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+def _address(host: str, port: int) -> tuple:
+    """Look the host up once and return the address to connect to, if it is public.
+
+    The connection goes to exactly this address: a name that answered a public address to
+    the check cannot send the request inward with a second answer (DNS rebinding).
+    """
     try:
-        found = socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_TCP)
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as error:
         raise _Refused(str(error)) from None
-    # Checked before connecting; a name that changes its address in between is not caught.
-    if not found or not all(_is_public(info[4][0]) for info in found):
+    if not found:
         raise _Refused(_("Koers only sends webhooks to public addresses."))
+    if not _private_addresses_allowed() and not all(_is_public(info[4][0]) for info in found):
+        raise _Refused(_("Koers only sends webhooks to public addresses."))
+    family, _type, _proto, _name, address = found[0]
+    return family, address
+
+
+def _exchange(url: str, body: bytes, headers: dict[str, str], deadline: float) -> tuple[int, str]:
+    """POST and read the answer's status line, all before `deadline` (time.monotonic()):
+    a receiver that answers a byte at a time cannot hold a worker longer."""
+
+    def remaining() -> float:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(_("No answer in time."))
+        return left
+
+    parts = urlsplit(url)
+    https = parts.scheme == "https"
+    port = parts.port or (443 if https else 80)
+    family, address = _address(parts.hostname, port)
+    connection = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        connection.settimeout(remaining())
+        connection.connect(address)
+        if https:
+            connection = ssl.create_default_context().wrap_socket(
+                connection, server_hostname=parts.hostname
+            )
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        lines = [
+            f"POST {target} HTTP/1.1",
+            f"Host: {parts.netloc}",
+            f"Content-Length: {len(body)}",
+            "Connection: close",
+            *(f"{name}: {value}" for name, value in headers.items()),
+        ]
+        connection.settimeout(remaining())
+        connection.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        answer = b""
+        while b"\r\n" not in answer and len(answer) < 8192:
+            connection.settimeout(remaining())
+            chunk = connection.recv(1024)
+            if not chunk:
+                break
+            answer += chunk
+    finally:
+        connection.close()
+    status_line = answer.split(b"\r\n", 1)[0].decode("latin-1").split(" ", 2)
+    if (
+        len(status_line) < 2
+        or not status_line[0].startswith("HTTP/")
+        or not status_line[1].isdigit()
+    ):
+        raise http.client.BadStatusLine(answer[:100].decode("latin-1"))
+    return int(status_line[1]), status_line[2] if len(status_line) > 2 else ""
 
 
 def _post(delivery: WebhookDelivery, now: datetime) -> tuple[int | None, str]:
-    """Send one attempt; return the answer's status code (None: no answer) and an error."""
+    """Send one attempt; return the answer's status code (None: no answer) and an error.
+
+    A redirect is not followed (it could lead to an address never checked): like any answer
+    outside 2xx it counts as a failure.
+    """
     subscription = delivery.subscription
     body = delivery_body(delivery)
     headers = {
@@ -349,19 +398,12 @@ def _post(delivery: WebhookDelivery, now: datetime) -> tuple[int | None, str]:
     }
     with translation.override(subscription.owner.language or settings.LANGUAGE_CODE):
         try:
-            _check_address(subscription.url)
-            request = urllib.request.Request(  # noqa: S310 - the scheme is http(s), checked
-                subscription.url, data=body, headers=headers, method="POST"
+            status, reason = _exchange(
+                subscription.url, body, headers, time.monotonic() + _timeout_seconds()
             )
-            with _opener.open(request, timeout=_timeout_seconds()) as response:
-                return response.status, ""
-        except urllib.error.HTTPError as error:
-            error.close()
-            return error.code, f"HTTP {error.code} {error.reason}"
-        except urllib.error.URLError as error:
-            return None, str(error.reason)
         except (_Refused, OSError, http.client.HTTPException, ValueError) as error:
             return None, str(error) or error.__class__.__name__
+    return status, "" if 200 <= status < 300 else f"HTTP {status} {reason}".strip()
 
 
 def _pause(subscription: WebhookSubscription, now: datetime) -> None:

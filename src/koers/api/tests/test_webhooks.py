@@ -459,3 +459,41 @@ def test_nothing_more_goes_out_once_the_owner_can_no_longer_log_in(
         assert webhooks.webhook_delivery_send(delivery_id=delivery.pk) is None
 
     assert len(receiver.received) == 1
+
+
+def test_a_receiver_that_answers_a_byte_at_a_time_fails_at_the_deadline(
+    sales_a, settings, on_commit
+):
+    import socket
+    import time
+
+    settings.KOERS_WEBHOOK_TIMEOUT_SECONDS = 1
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def drip():
+        connection, _address = server.accept()
+        with connection:
+            connection.recv(65536)
+            for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n":
+                time.sleep(0.1)  # 3.8 s for the whole answer: it would succeed, given time
+                try:
+                    connection.sendall(bytes([byte]))
+                except OSError:
+                    return
+
+    thread = threading.Thread(target=drip, daemon=True)
+    thread.start()
+    subscription = webhooks.webhook_subscription_create(
+        owner=sales_a,
+        url=f"http://127.0.0.1:{server.getsockname()[1]}/hook",
+        events=["contact.created"],
+    )
+
+    with on_commit():
+        crm_services.contact_create(actor=sales_a, last_name="Traag")
+
+    delivery = WebhookDelivery.objects.get(subscription=subscription)
+    server.close()
+    assert delivery.status == WebhookDelivery.Status.FAILED
+    assert delivery.last_status_code is None
+    assert delivery.last_error  # no answer in time
