@@ -16,7 +16,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as SchemaValidationError
 from ninja.security import HttpBearer
 
-from koers.api.common import ApiError
+from koers.api.common import ApiError, field_errors
 from koers.api.routers import (
     activities,
     campaigns,
@@ -85,14 +85,13 @@ def _invalid_schema(request, exc):
 
 @api.exception_handler(DjangoValidationError)
 def _invalid_values(request, exc):
-    if hasattr(exc, "error_dict"):
-        errors = [
-            {"field": "" if field == "__all__" else field, "message": " ".join(messages)}
-            for field, messages in exc.message_dict.items()
-        ]
-    else:
-        errors = [{"field": "", "message": " ".join(exc.messages)}]
-    return error(request, 422, "invalid", translation.gettext("Some fields are not valid."), errors)
+    return error(
+        request,
+        422,
+        "invalid",
+        translation.gettext("Some fields are not valid."),
+        field_errors(exc),
+    )
 
 
 @api.exception_handler(Http404)

@@ -68,6 +68,16 @@ def owner_filter():
     return Field("", pattern=r"^(me|none|[0-9]{1,18})?$", description="me, none or a user id")
 
 
+def field_errors(error: ValidationError) -> list[dict[str, str]]:
+    """[{"field", "message"}] of a Django ValidationError, as every API error lists them."""
+    if not hasattr(error, "error_dict"):
+        return [{"field": "", "message": " ".join(error.messages)}]
+    return [
+        {"field": "" if field == "__all__" else field, "message": " ".join(messages)}
+        for field, messages in error.message_dict.items()
+    ]
+
+
 ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut, 429: ErrorOut}
 
 

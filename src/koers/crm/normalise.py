@@ -247,3 +247,13 @@ def company_name_key(name: str) -> str:
 def suppression_key(kind: str, value: str) -> str:
     """The hash a suppression entry keeps of a normalised email address or phone number."""
     return hashlib.sha256(f"{kind}:{value}".encode()).hexdigest()
+
+
+def suppression_keys(values) -> list[str]:
+    """The hashes under which a person's (normalised) email, phone and mobile are suppressed;
+    `values` maps those field names to values, such as a row or a contact's fields."""
+    return [
+        suppression_key(kind, values[name])
+        for kind, name in (("email", "email"), ("phone", "phone"), ("phone", "mobile"))
+        if values.get(name)
+    ]

@@ -256,23 +256,21 @@ def contact_update(*, actor: User, contact: Contact, **fields: Any) -> Contact:
 
 def contact_suppression_keys(contact: Contact) -> list[str]:
     """The hashes under which a contact's email address and phone numbers are suppressed."""
-    return [
-        normalise.suppression_key(kind, value)
-        for kind, value in (
-            ("email", contact.email),
-            ("phone", contact.phone),
-            ("phone", contact.mobile),
-        )
-        if value
-    ]
+    return normalise.suppression_keys(
+        {"email": contact.email, "phone": contact.phone, "mobile": contact.mobile}
+    )
 
 
 def suppression_add(*, contact: Contact, reason: str) -> None:
-    """Keep a contact who objected or is erased on the suppression list, as hashes only.
+    """Keep a contact who objected or is erased on the suppression list, as hashes only."""
+    suppression_add_keys(keys=contact_suppression_keys(contact), reason=reason)
+
+
+def suppression_add_keys(*, keys: list[str], reason: str) -> None:
+    """Put these hashes on the suppression list.
 
     Erasure outranks an objection: an erased person is never imported again at all.
     """
-    keys = contact_suppression_keys(contact)
     Suppression.objects.bulk_create(
         [Suppression(key_hash=key, reason=reason) for key in keys], ignore_conflicts=True
     )

@@ -260,6 +260,11 @@ class _Line:
         return text
 
 
+def csv_line_writer():
+    """A csv writer whose writerow() returns the line, for a streamed response."""
+    return csv.writer(_Line(), lineterminator="\r\n")
+
+
 def csv_lines(
     *, exportable: ExportableList, rows: QuerySet, language: str, max_rows: int = CSV_MAX_ROWS
 ) -> Iterator[str]:
@@ -269,7 +274,7 @@ def csv_lines(
     The response is streamed after the view returned, outside the request's language, so
     each batch is written in `language`.
     """
-    writer = csv.writer(_Line(), lineterminator="\r\n")
+    writer = csv_line_writer()
     yield "\ufeff"
     with translation.override(language):
         yield writer.writerow([_header(column) for column in exportable.columns])

@@ -5,6 +5,7 @@ transaction for that batch) or, on a dry run, only counts what it would do. It n
 matches or links a record its user cannot see.
 """
 
+from abc import ABC, abstractmethod
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -19,6 +20,7 @@ from koers.core.models import AuditEntry, User
 from koers.crm import normalise
 from koers.crm.models import Company, Contact, Suppression, fold_city
 from koers.crm.selectors import company_visible_to, contact_visible_to
+from koers.crm.services import suppression_add_keys
 from koers.dataio import bulk, targets
 
 
@@ -116,14 +118,7 @@ def resolve_owners(rows: list[CleanRow], outcome: BatchOutcome) -> list[CleanRow
 
 def _suppress(rows: list[CleanRow], outcome: BatchOutcome) -> list[CleanRow]:
     """Skip people who asked to be forgotten; keep people who objected uncallable."""
-    keys = {
-        row.number: [
-            normalise.suppression_key(kind, row.values[name])
-            for kind, name in (("email", "email"), ("phone", "phone"), ("phone", "mobile"))
-            if row.values.get(name)
-        ]
-        for row in rows
-    }
+    keys = {row.number: normalise.suppression_keys(row.values) for row in rows}
     wanted = [key for row_keys in keys.values() for key in row_keys]
     reasons = dict(
         bulk.among(Suppression.objects, "key_hash", wanted).values_list("key_hash", "reason")
@@ -181,14 +176,15 @@ def _value_text(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
-class RecordWriter:
+class RecordWriter(ABC):
     """Writes one crm model: its insert columns and defaults, matching and the audit trail."""
 
     model: type[Company] | type[Contact]
     key_fields: dict[str, str]  # match key → model field it is compared with
 
+    @abstractmethod
     def visible(self, actor: User):
-        raise NotImplementedError
+        """The records of this model the actor can see."""
 
     def prepare(
         self, actor: User, rows: list[CleanRow], outcome, *, write, state
@@ -197,9 +193,11 @@ class RecordWriter:
 
     def derived(self, values: dict[str, Any]) -> None:
         """Fill the fields Koers keeps beside what a person types (such as name_key)."""
+        return  # nothing, unless a model's writer says otherwise
 
     def point_out_near(self, actor, state, outcome, new_rows) -> None:
         """On a dry run: say which new records nearly match an existing one."""
+        return  # nothing, unless a model's writer says otherwise
 
     def __call__(self, job, actor: User, rows: list[CleanRow], *, write: bool, state: dict):
         outcome = BatchOutcome()
@@ -236,6 +234,7 @@ class RecordWriter:
 
     def after_write(self, written: list[dict[str, Any]]) -> None:
         """What follows from the values just written (the suppression list, for contacts)."""
+        return  # nothing, unless a model's writer says otherwise
 
     @cached_property
     def audited(self) -> set[str]:
@@ -320,8 +319,9 @@ class RecordWriter:
             bulk.update(self.model, columns, rows)
         bulk.audit(actor=actor, action=AuditEntry.Action.UPDATED, model=self.model, entries=audits)
 
+    @abstractmethod
     def display(self, values: dict[str, Any]) -> str:
-        raise NotImplementedError
+        """The record's name, as the audit trail shows it."""
 
 
 class CompanyWriter(RecordWriter):
@@ -436,16 +436,12 @@ class ContactWriter(RecordWriter):
     def after_write(self, written):
         # As contact_update does: who is marked do-not-call stays so on any later list.
         keys = [
-            normalise.suppression_key(kind, values[name])
+            key
             for values in written
             if values.get("do_not_call")
-            for kind, name in (("email", "email"), ("phone", "phone"), ("phone", "mobile"))
-            if values.get(name)
+            for key in normalise.suppression_keys(values)
         ]
-        Suppression.objects.bulk_create(
-            [Suppression(key_hash=key, reason=Suppression.Reason.OBJECTED) for key in keys],
-            ignore_conflicts=True,
-        )
+        suppression_add_keys(keys=keys, reason=Suppression.Reason.OBJECTED)
 
     def display(self, values):
         return " ".join(

@@ -22,7 +22,14 @@ from ninja import Field, Query, Router, Schema, Status
 from ninja.responses import NinjaJSONEncoder
 from pydantic import create_model
 
-from koers.api.common import ERRORS, FieldErrorOut, cursor_page, idempotent, require_scope
+from koers.api.common import (
+    ERRORS,
+    FieldErrorOut,
+    cursor_page,
+    field_errors,
+    idempotent,
+    require_scope,
+)
 from koers.core.models import User
 from koers.core.services import check_can_edit_records
 from koers.crm.selectors import company_visible_to
@@ -293,15 +300,7 @@ def _bulk_one(api: RecordApi, actor: User, index: int, record: Schema, match_on)
                 api.update(actor, existing, **_fields(api, actor, record, partial=True))
                 return {"index": index, "status": "updated", "id": existing.pk, "errors": []}
     except ValidationError as error:
-        errors = (
-            [
-                {"field": "" if field == "__all__" else field, "message": " ".join(messages)}
-                for field, messages in error.message_dict.items()
-            ]
-            if hasattr(error, "error_dict")
-            else [{"field": "", "message": " ".join(error.messages)}]
-        )
-        return {"index": index, "status": "error", "id": None, "errors": errors}
+        return {"index": index, "status": "error", "id": None, "errors": field_errors(error)}
 
 
 def visible_company(actor: User, pk: int):

@@ -1,7 +1,5 @@
 """The import wizard: upload, map the columns, see the dry run, run, read the report."""
 
-import csv
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -12,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from koers.core.services import check_can_edit_records
 from koers.dataio import selectors, targets
-from koers.dataio.exports import neutralise
+from koers.dataio.exports import csv_line_writer, neutralise
 from koers.dataio.forms import ImportUploadForm
 from koers.dataio.models import ImportJob
 from koers.dataio.services import imports
@@ -117,15 +115,10 @@ def job_delete(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("dataio:import-list")
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 def job_rejections(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     """The rejected rows as CSV: the file's own columns plus the reason, to fix and import."""
     job = selectors.import_job_get_for_user(user=request.user, pk=pk)
-    writer = csv.writer(_Echo())
+    writer = csv_line_writer()
 
     # Translated now: the rows are written after the view returned, outside the user's language.
     header = [_("Row"), *map(neutralise, job.headers), _("Reason")]
