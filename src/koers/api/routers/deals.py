@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 from ninja import Field, Schema
 from pydantic import PlainSerializer
@@ -18,7 +19,7 @@ from koers.crm.models import Contact
 from koers.crm.selectors import contact_visible_to
 from koers.crm.services import record_delete
 from koers.pipeline import selectors, services
-from koers.pipeline.models import Deal, Pipeline, Stage
+from koers.pipeline.models import Deal, DealContact, Pipeline, Stage
 
 # Money goes out as text with two decimals ("1250.00"), never as a float that rounds.
 Amount = Annotated[
@@ -74,13 +75,10 @@ class DealOut(Schema):
     @staticmethod
     def resolve_contacts(deal, context) -> list:
         """The deal's people the caller may see; the others are not even named."""
-        links = list(deal.deal_contacts.all())  # prefetched in lists
-        visible = set(
-            contact_visible_to(user=context["request"].user)
-            .filter(pk__in=[link.contact_id for link in links])
-            .values_list("pk", flat=True)
-        )
-        return [link for link in links if link.contact_id in visible]
+        if hasattr(deal, "visible_deal_contacts"):  # a list prefetched them for all its deals
+            return deal.visible_deal_contacts
+        user = context["request"].user
+        return list(deal.deal_contacts.filter(contact__in=contact_visible_to(user=user)))
 
 
 class _DealFields(Schema):
@@ -127,8 +125,14 @@ class DealFilters(Schema):
     limit: int = Field(50, ge=1, le=100)
 
 
-def _deal_list(**filters):
-    return selectors.deal_list_for_user(**filters).prefetch_related("deal_contacts")
+def _deal_list(*, user: User, **filters):
+    # The people of every deal on the page in one query, only those the user may see.
+    visible = Prefetch(
+        "deal_contacts",
+        queryset=DealContact.objects.filter(contact__in=contact_visible_to(user=user)),
+        to_attr="visible_deal_contacts",
+    )
+    return selectors.deal_list_for_user(user=user, **filters).prefetch_related(visible)
 
 
 def visible_contacts(actor: User, given: list[dict]) -> list[tuple[Contact, str]]:

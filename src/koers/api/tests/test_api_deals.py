@@ -325,3 +325,17 @@ def test_a_deals_people_the_caller_cannot_see_are_neither_named_nor_removed(
     assert [row["contact_id"] for row in shown] == [visible.pk]
     assert changed.status_code == 200
     assert list(deal.deal_contacts.values_list("contact_id", flat=True)) == [hidden.pk]
+
+
+def test_a_deal_list_names_only_the_people_the_caller_may_see(sales_a, sales_b):
+    from koers.pipeline.models import DealContact
+
+    deal = DealFactory(owner=sales_b)
+    hidden = ContactFactory(owner=sales_a)
+    visible = ContactFactory(owner=sales_b)
+    DealContact.objects.create(deal=deal, contact=hidden, dmu_role="champion")
+    DealContact.objects.create(deal=deal, contact=visible, dmu_role="user")
+
+    [row] = bearer(sales_b).get("/api/v1/deals").json()["results"]
+
+    assert [person["contact_id"] for person in row["contacts"]] == [visible.pk]
