@@ -14,3 +14,5 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 # Static files come from the finders; there is no collected STATIC_ROOT to scan.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# Tracked events are stored when they arrive, so tests see them at once.
+KOERS_TRACKING_DRAIN_DELAY = 0

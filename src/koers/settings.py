@@ -15,6 +15,9 @@ KOERS_EMAIL_HOST  SMTP server for mail Koers sends (meeting invitations); withou
 KOERS_WEBHOOK_ALLOW_PRIVATE_ADDRESSES  1 to let webhooks go to addresses on a private
                network (default: public addresses only); KOERS_WEBHOOK_MAX_ATTEMPTS (8) and
                KOERS_WEBHOOK_RETRY_BASE_SECONDS (30) shape the retries
+KOERS_TRACKING_RATE_VISITOR (120), KOERS_TRACKING_RATE_ADDRESS (1200)  tracking requests
+               per minute per visitor and per address; KOERS_TRACKING_DRAIN_DELAY (1)
+               seconds before accepted events are stored in bulk
 """
 
 import os
@@ -60,6 +63,8 @@ INSTALLED_APPS = [
     "koers.crm",
     "koers.pipeline",
     "koers.activities",
+    "koers.tracking",
+    "koers.scoring",
     "koers.outreach",
     "koers.dataio",
     "koers.api",
@@ -243,6 +248,12 @@ if env_flag("KOERS_HTTPS"):
 
 # Deleted companies and contacts stay in the trash this long, then are erased.
 KOERS_TRASH_DAYS = int(os.environ.get("KOERS_TRASH_DAYS", "30"))
+# Tracking: requests per minute a visitor and an address may send (429 beyond); an office
+# behind one address has many visitors. Accepted events are stored in bulk by a drain the
+# worker runs this many seconds after the first of them arrives (0: at once).
+KOERS_TRACKING_RATE_VISITOR = int(os.environ.get("KOERS_TRACKING_RATE_VISITOR") or 120)
+KOERS_TRACKING_RATE_ADDRESS = int(os.environ.get("KOERS_TRACKING_RATE_ADDRESS") or 1200)
+KOERS_TRACKING_DRAIN_DELAY = float(os.environ.get("KOERS_TRACKING_DRAIN_DELAY") or 1)
 # Calls per API token per minute (429 with Retry-After beyond).
 KOERS_API_RATE_LIMIT = int(os.environ.get("KOERS_API_RATE_LIMIT") or 600)
 # Webhooks: a failed delivery is tried again after base × 2ⁿ seconds, up to the most

@@ -8,6 +8,8 @@ urlpatterns = [
     path("", include("koers.crm.urls")),
     path("", include("koers.pipeline.urls")),
     path("", include("koers.activities.urls")),
+    path("", include("koers.tracking.urls")),
+    path("", include("koers.scoring.urls")),
     path("", include("koers.outreach.urls")),
     path("", include("koers.dataio.urls")),
     path("", include("koers.api.urls")),

@@ -1,0 +1,95 @@
+"""Lead forms: a visitor tells who they are, and becomes (or meets) a contact."""
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from koers.activities.models import Activity
+from koers.activities.services import activity_log
+from koers.core.services import notify
+from koers.crm.models import Company, Contact, LifecycleStage
+from koers.crm.normalise import company_name_key, normalise_email
+from koers.crm.services import company_create, contact_create
+from koers.tracking.models import Event, LeadForm, Visitor
+from koers.tracking.services.events import _announce, _campaign_ids, utm_of, visitor_identify
+
+
+def _company(*, form: LeadForm, name: str) -> Company | None:
+    if not name:
+        return None
+    key = company_name_key(name)
+    found = Company.objects.filter(name_key=key, deleted_at__isnull=True).order_by("pk").first()
+    return found or company_create(actor=form.owner, name=name)
+
+
+@transaction.atomic
+def lead_form_submit(
+    *, form: LeadForm, values: dict[str, Any], visitor_uid: str | None, page_url: str
+) -> Contact:
+    """Record a submission: a new contact, or a note on the one with this email address.
+
+    A stranger's submission never changes a known contact's details: it only adds the
+    form to their history, so nobody can overwrite a customer's record from the website.
+    """
+    now = timezone.now()
+    email = normalise_email(values["email"])
+    contact = Contact.objects.filter(email=email, deleted_at__isnull=True).order_by("pk").first()
+    new = contact is None
+    if new:
+        contact = contact_create(
+            actor=form.owner,
+            first_name=values.get("first_name", ""),
+            last_name=values["last_name"],
+            email=email,
+            phone=values.get("phone", ""),
+            company=_company(form=form, name=values.get("company", "")),
+            lifecycle_stage=LifecycleStage.LEAD,
+            lead_source=Contact.LeadSource.WEB_FORM,
+            owner=form.owner,
+        )
+    if values.get("message"):
+        activity_log(
+            actor=form.owner,
+            kind=Activity.Kind.NOTE,
+            subject=_("Web form: %(form)s") % {"form": form.name},
+            body=values["message"],
+            contact=contact,
+            company=contact.company,
+            visibility_checked=True,
+            tell_owner=False,
+        )
+    if visitor_uid:
+        visitor, _created = Visitor.objects.get_or_create(
+            site=form.site,
+            uid=visitor_uid,
+            defaults={"first_seen": now, "last_seen": now},
+        )
+        visitor_identify(visitor=visitor, contact_id=contact.pk)
+    else:
+        visitor = None
+    utm = utm_of(page_url)
+    Event.objects.create(
+        kind=Event.Kind.FORM_SUBMIT,
+        occurred_at=now,
+        site=form.site,
+        visitor=visitor,
+        contact=contact,
+        url=page_url,
+        title=form.name,
+        campaign_id=form.campaign_id or _campaign_ids().get(utm.get("utm_campaign", "").lower()),
+        properties={"form": form.pk, **({"utm": utm} if utm else {})},
+    )
+    recipient = contact.owner or form.owner
+    notify(
+        recipient=recipient,
+        actor=None,
+        message=lambda: (
+            (_("New lead %(name)s filled in %(form)s") if new else _("%(name)s filled in %(form)s"))
+            % {"name": contact.full_name, "form": form.name}
+        ),
+        url=contact.get_absolute_url(),
+    )
+    _announce([contact.pk])
+    return contact
