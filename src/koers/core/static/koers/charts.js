@@ -1,7 +1,23 @@
 // Draw the bar charts of a page from the JSON next to them. The JSON holds labels, values,
 // optionally a second series ("totals" behind "values"), links to open per bar, and
-// "horizontal" for long labels.
+// "horizontal" for long labels. Line charts (data-line-chart) take labels and values.
 document.addEventListener("DOMContentLoaded", () => {
+  for (const canvas of document.querySelectorAll("canvas[data-line-chart]")) {
+    const data = JSON.parse(document.getElementById(canvas.dataset.lineChart).textContent);
+    new Chart(canvas, {
+      type: "line",
+      data: {
+        labels: data.labels,
+        datasets: [{ data: data.values, borderColor: "#066fd1", backgroundColor: "rgba(6, 111, 209, .1)", fill: true, tension: 0.3, pointRadius: 2 }],
+      },
+      options: {
+        maintainAspectRatio: false,
+        animation: false,
+        plugins: { legend: { display: false } },
+        scales: { x: { ticks: { maxTicksLimit: 6 }, grid: { display: false } }, y: { beginAtZero: true, ticks: { maxTicksLimit: 3 } } },
+      },
+    });
+  }
   for (const canvas of document.querySelectorAll("canvas[data-bar-chart]")) {
     const data = JSON.parse(document.getElementById(canvas.dataset.barChart).textContent);
     const datasets = [{ label: data.label || "", data: data.values, backgroundColor: "#066fd1", borderRadius: 4 }];
