@@ -4,7 +4,8 @@ Stroomlijn sells planning software to Dutch small and medium businesses. Its sal
 split into Noord and Zuid, with marketing and customer success beside it. `koers demo`
 (and `make run` on an empty database) creates its users, about 300 companies, about
 1,200 contacts, their deals in two pipelines with their stage history, the activities on
-their timelines, account teams, and a call campaign under way, the same every time.
+their timelines, account teams, a call campaign under way, and the visits, email opens
+and campaigns behind the engagement scores, the same every time.
 """
 
 from datetime import timedelta
@@ -160,6 +161,7 @@ def load(*, companies: int = 300, seed: int = 2026) -> dict[str, int]:
     activities = _load_activities(users=users, contacts=created_contacts, rng=rng, now=now)
     _load_account_teams(users=users, companies=created_companies)
     calls = _load_call_campaign(users=users, rng=rng, now=now)
+    events = _load_tracking(users=users, contacts=created_contacts, rng=rng, now=now)
     database_optimize()
     return {
         "users": len(users),
@@ -168,6 +170,7 @@ def load(*, companies: int = 300, seed: int = 2026) -> dict[str, int]:
         "deals": deals,
         "activities": activities,
         "campaign_calls": calls,
+        "events": events,
     }
 
 
@@ -448,3 +451,137 @@ def _demo_deal(company, pipeline, stages, outcome, users, rng, now):
         deal.status, deal.lost_at = Deal.Status.LOST, last_at
         deal.lost_reason = rng.choice(["price", "competitor", "no_budget", "no_decision", "no_fit"])
     return deal, path
+
+
+DEMO_CAMPAIGNS = [
+    # name, channel, spend, utm_campaign, days ago it started
+    ("Google Ads roosterplanning", "search_ads", "4200.00", "roosterplanning-ads", 120),
+    ("LinkedIn HR-managers", "social", "2600.00", "linkedin-hr", 90),
+    ("Webinar slim plannen", "webinar", "900.00", "webinar-plannen", 60),
+    ("Vakbeurs Zorg & Planning", "event", "7500.00", "beurs-zorg", 150),
+    ("Nieuwsbrief", "email", "300.00", "nieuwsbrief", 200),
+]
+DEMO_PAGES = [
+    ("/", "Stroomlijn — planning zonder gedoe", 40),
+    ("/functies/roosters", "Roosters maken in minuten", 25),
+    ("/klantverhalen", "Klantverhalen", 12),
+    ("/blog/dienstwissels", "Zo regel je dienstwissels eerlijk", 15),
+    ("/prijzen", "Prijzen", 10),
+    ("/demo", "Demo aanvragen", 4),
+]
+
+
+def _load_tracking(*, users, contacts, rng, now) -> int:
+    """Stroomlijn's website with its visitors, campaigns that brought them, email opens and
+    clicks, and the engagement scores that follow; a few people are on the site right now."""
+    from koers.scoring.services import scores_recompute
+    from koers.tracking.models import Campaign, Event, LeadForm, Site, Visitor
+
+    site = Site.objects.create(
+        name="stroomlijn.nl", allowed_domains="stroomlijn.nl", created_by=users["lars"]
+    )
+    LeadForm.objects.create(site=site, name="Demo aanvragen", owner=users["daan"])
+    campaigns = [
+        Campaign.objects.create(
+            name=name,
+            channel=channel,
+            spend=Decimal(spend),
+            utm_campaign=utm,
+            starts_on=(now - timedelta(days=started)).date(),
+            owner=users["lars"],
+        )
+        for name, channel, spend, utm, started in DEMO_CAMPAIGNS
+    ]
+    pages = [(path, title) for path, title, _weight in DEMO_PAGES]
+    weights = [weight for _path, _title, weight in DEMO_PAGES]
+    visitors, events = [], []
+    for number, contact in enumerate(rng.sample(contacts, k=len(contacts) * 2 // 5)):
+        first = min(contact.created_at, now - timedelta(days=rng.randint(2, 90)))
+        visitor = Visitor(
+            site=site,
+            uid=f"demo{number:012d}xx",
+            contact=contact,
+            first_seen=first,
+            last_seen=first,
+            identified_at=contact.created_at,
+        )
+        visitors.append(visitor)
+        campaign = rng.choice(campaigns) if rng.random() < 0.6 else None
+        at = first - timedelta(hours=rng.randint(1, 72))  # the visit that brought them
+        for _visit in range(rng.randint(1, 5)):
+            for page in range(rng.randint(1, 4)):
+                path, title = rng.choices(pages, weights)[0]
+                query = f"?utm_campaign={campaign.utm_campaign}" if campaign and page == 0 else ""
+                events.append(
+                    Event(
+                        kind="page_view",
+                        occurred_at=at + timedelta(minutes=2 * page),
+                        site=site,
+                        visitor=visitor,
+                        contact=contact,
+                        url=f"https://stroomlijn.nl{path}{query}",
+                        title=title,
+                        engaged_seconds=rng.randint(5, 240),
+                        campaign=campaign if query else None,
+                    )
+                )
+            if rng.random() < 0.2:
+                events.append(
+                    Event(
+                        kind="download",
+                        occurred_at=at + timedelta(minutes=9),
+                        site=site,
+                        visitor=visitor,
+                        contact=contact,
+                        url="https://stroomlijn.nl/klantverhalen",
+                        title="Klantverhalen",
+                        properties={"file": "https://stroomlijn.nl/whitepaper-roosters.pdf"},
+                    )
+                )
+            if rng.random() < 0.3:
+                events.append(
+                    Event(
+                        kind=rng.choice(["email_open", "email_open", "email_click"]),
+                        occurred_at=at - timedelta(hours=1),
+                        contact=contact,
+                        title="Nieuwsbrief " + timezone.localtime(at).strftime("%B"),
+                        campaign=campaigns[-1],
+                    )
+                )
+            at = min(at + timedelta(days=rng.randint(1, 20)), now - timedelta(minutes=5))
+            campaign = rng.choice(campaigns) if rng.random() < 0.3 else None
+        visitor.last_seen = at
+    # On the site right now: people of Daan's and Fleur's.
+    for visitor in [v for v in visitors if v.contact.owner in (users["daan"], users["fleur"])][:6]:
+        minutes = rng.randint(1, 50)
+        visitor.last_seen = now - timedelta(minutes=minutes)
+        events.append(
+            Event(
+                kind="page_view",
+                occurred_at=visitor.last_seen,
+                site=site,
+                visitor=visitor,
+                contact=visitor.contact,
+                url="https://stroomlijn.nl/prijzen",
+                title="Prijzen",
+                engaged_seconds=rng.randint(30, 200),
+            )
+        )
+    Visitor.objects.bulk_create(visitors)
+    for event in events:
+        event.visitor_id = event.visitor.pk if event.visitor else None
+    # Visits of people who did not say who they are (the site counts them anonymously).
+    for _visit in range(600):
+        path, title = rng.choices(pages, weights)[0]
+        events.append(
+            Event(
+                kind="page_view",
+                occurred_at=now - timedelta(minutes=rng.randint(10, 60 * 24 * 30)),
+                site=site,
+                url=f"https://stroomlijn.nl{path}",
+                title=title,
+            )
+        )
+    Event.objects.bulk_create(events, batch_size=2000)
+    scores_recompute(at=now)
+    return len(events)

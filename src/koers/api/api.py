@@ -23,6 +23,7 @@ from koers.api.routers import (
     companies,
     contacts,
     deals,
+    events,
     imports,
     pipelines,
 )
@@ -138,5 +139,6 @@ api.add_router("/v1/contacts", contacts.router, tags=["contacts"])
 api.add_router("/v1/deals", deals.router, tags=["deals"])
 api.add_router("/v1/pipelines", pipelines.router, tags=["pipelines"])
 api.add_router("/v1/activities", activities.router, tags=["activities"])
+api.add_router("/v1/events", events.router, tags=["events"])
 api.add_router("/v1/campaigns", campaigns.router, tags=["campaigns"])
 api.add_router("/v1/imports", imports.router, tags=["imports"])

@@ -14,6 +14,7 @@ OBJECTS = {
     "activities": _("Activities"),
     "campaigns": _("Call campaigns"),
     "imports": _("Imports"),
+    "events": _("Events (visits, opens, usage)"),
 }
 READ, WRITE = "read", "write"
 # Objects the API only reads. They get no write scope until they have write endpoints:

@@ -82,6 +82,10 @@ EVENT_GROUPS = [
         ],
     ),
     (gettext_lazy("Activities"), [("activity.created", gettext_lazy("logged"))]),
+    (
+        gettext_lazy("Engagement"),
+        [("score.threshold", gettext_lazy("crossed the MQL threshold"))],
+    ),
 ]
 EVENTS = [name for _group, events in EVENT_GROUPS for name, _label in events]
 MAX_SUBSCRIPTIONS = 10

@@ -21,7 +21,7 @@ from koers.api.models import WebhookDelivery, WebhookSubscription
 from koers.core.models import Notification
 from koers.crm import services as crm_services
 from koers.crm.factories import CompanyFactory, ContactFactory
-from koers.crm.models import Contact
+from koers.crm.models import Contact, LifecycleStage
 from koers.pipeline import services as pipeline_services
 
 
@@ -233,7 +233,13 @@ def test_deal_moves_wins_losses_deletions_and_activities_each_make_a_delivery(
 ):
     pipeline = pipeline_services.pipeline_create_from_template(actor=manager, sales_model="inbound")
     company = CompanyFactory(owner=sales_a)
-    boss = ContactFactory(company=company, owner=sales_a, dmu_role=Contact.DMURole.DECISION_MAKER)
+    # In a deal already: the engagement its stage changes earn alerts nobody.
+    boss = ContactFactory(
+        company=company,
+        owner=sales_a,
+        dmu_role=Contact.DMURole.DECISION_MAKER,
+        lifecycle_stage=LifecycleStage.OPPORTUNITY,
+    )
     subscription = receiver.subscribe(
         sales_a,
         [
