@@ -36,7 +36,7 @@ def rounded_to_add_up(values: list[float]) -> tuple[float, list[float]]:
 
 def engagement_panel(user: User, contact: Contact) -> dict:
     """The contact's score, level and history, and the points that make it up."""
-    explained = selectors.engagement_explained(contact=contact)
+    explained = selectors.engagement_explained(contact=contact, user=user)
     found = explained.contributions
     shown, rest = found[:WHY_SHOWN], found[WHY_SHOWN:]
     values = [item.points for item in shown]

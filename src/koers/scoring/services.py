@@ -37,10 +37,25 @@ def active_rules() -> list[engine.Rule]:
     ]
 
 
-def scored_events(contact_ids: Iterable[int], rules: list[engine.Rule]):
+# Events older than this many half-lives are worth less than a billionth of their points
+# and are left out, so a long history costs nothing and no power underflows.
+HALF_LIVES_COUNTED = 30
+
+
+def counted_since(*, at: datetime, half_life_days: float) -> datetime:
+    return at - timedelta(days=HALF_LIVES_COUNTED * half_life_days)
+
+
+def scored_events(
+    contact_ids: Iterable[int], rules: list[engine.Rule], *, at: datetime, half_life_days: float
+):
     return Event.objects.filter(
-        contact_id__in=list(contact_ids), kind__in={rule.kind for rule in rules}
-    ).only("id", "contact_id", "kind", "url", "title", "engaged_seconds", "occurred_at")
+        contact_id__in=list(contact_ids),
+        kind__in={rule.kind for rule in rules},
+        occurred_at__gte=counted_since(at=at, half_life_days=half_life_days),
+    ).only(
+        "id", "contact_id", "kind", "url", "title", "engaged_seconds", "occurred_at", "properties"
+    )
 
 
 @transaction.atomic
@@ -52,7 +67,7 @@ def contacts_score(*, contact_ids: Iterable[int], at: datetime | None = None) ->
     rules = active_rules()
     ids = set(contact_ids)
     by_contact: dict[int, list] = defaultdict(list)
-    for event in scored_events(ids, rules):
+    for event in scored_events(ids, rules, at=at, half_life_days=settings.half_life_days):
         by_contact[event.contact_id].append(event)
     scores: dict[int, float] = {}
     rows = []
@@ -156,6 +171,21 @@ def _crossed(row: EngagementScore, *, settings: EngagementSettings, at: datetime
     )
 
 
+def _unicode_lower() -> str:
+    """The SQL function that lower-cases as Python does: SQLite's LOWER knows only ASCII,
+    and a rule for "Café" must match "CAFÉ" in the recompute as it does per contact."""
+    if connection.vendor != "sqlite":
+        return "LOWER"
+    connection.ensure_connection()
+    connection.connection.create_function(
+        "koers_lower",
+        1,
+        lambda text: text.lower() if text is not None else None,
+        deterministic=True,
+    )
+    return "koers_lower"
+
+
 def _like(pattern: str) -> str:
     escaped = pattern.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
@@ -185,6 +215,7 @@ def scores_recompute(*, at: datetime | None = None) -> int:
     rules = active_rules()
     vendor = connection.vendor
     moment = _moment(at)
+    lower = _unicode_lower()
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE scoring_engagementscore SET score = 0, scored_at = %s, last_event_at = NULL",
@@ -215,15 +246,21 @@ def scores_recompute(*, at: datetime | None = None) -> int:
                 FROM tracking_event e
                 JOIN rules r ON e.kind = r.kind
                   AND COALESCE(e.engaged_seconds, 0) >= r.min_seconds
-                  AND (r.pattern = '' OR LOWER(e.url) LIKE r.pattern ESCAPE '\\'
-                       OR LOWER(e.title) LIKE r.pattern ESCAPE '\\')
-                WHERE e.contact_id IS NOT NULL
+                  AND (r.pattern = '' OR {lower}(e.url) LIKE r.pattern ESCAPE '\\'
+                       OR {lower}(e.title) LIKE r.pattern ESCAPE '\\')
+                WHERE e.contact_id IS NOT NULL AND e.occurred_at >= %s
                 GROUP BY e.contact_id
                 ON CONFLICT (contact_id) DO UPDATE SET
                   score = excluded.score, scored_at = excluded.scored_at,
                   last_event_at = excluded.last_event_at
                 """,  # noqa: S608 - only placeholders are formatted in
-                [*params, moment, float(settings.half_life_days), moment],
+                [
+                    *params,
+                    moment,
+                    float(settings.half_life_days),
+                    moment,
+                    _moment(counted_since(at=at, half_life_days=settings.half_life_days)),
+                ],
             )
     thresholds_check(contact_ids=None, settings=settings, at=at)
     return EngagementScore.objects.filter(score__gt=0).count()
@@ -236,10 +273,12 @@ def scores_fade(*, at: datetime | None = None) -> int:
     half_life = EngagementSettings.current().half_life_days
     moment = _moment(at)
     age = _age_days_sql(connection.vendor).replace("e.occurred_at", "scored_at")
+    least = "LEAST" if connection.vendor == "postgresql" else "MIN"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE scoring_engagementscore SET score = score * POWER(0.5, {age} / %s), "  # noqa: S608
-            "scored_at = %s WHERE score != 0",
+            # At most 1,000 halvings (nothing left): beyond, PostgreSQL's power underflows.
+            f"UPDATE scoring_engagementscore SET score = score * POWER(0.5, "  # noqa: S608
+            f"{least}({age} / %s, 1000)), scored_at = %s WHERE score != 0",
             [moment, float(half_life), moment],
         )
         return cursor.rowcount

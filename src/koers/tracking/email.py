@@ -11,6 +11,7 @@ from html import escape, unescape
 from django.urls import reverse
 
 from koers.tracking import tokens
+from koers.tracking.ingest import host_of
 
 _LINK = re.compile(r"""(<a\b[^>]*?\bhref\s*=\s*)(["'])(https?://[^"']+)\2""", re.IGNORECASE)
 
@@ -25,6 +26,8 @@ def tracked_html(html: str, *, contact_id: int, message: str, base_url: str) -> 
 
     def through_koers(match: re.Match) -> str:
         url = unescape(match.group(3))
+        if not host_of(url):
+            return match.group(0)  # not a link anyone can follow: left as it is
         token = tokens.email_click_token(contact_id=contact_id, message=message, url=url)
         redirect = base + reverse("tracking:email-click", args=[token])
         return f"{match.group(1)}{match.group(2)}{escape(redirect)}{match.group(2)}"

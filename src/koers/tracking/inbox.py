@@ -8,6 +8,7 @@ them in bulk. Without Redis, as on a laptop with SQLite, the table plays the lis
 import functools
 import json
 import logging
+import secrets
 from collections.abc import Callable
 
 import redis
@@ -15,6 +16,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
+from koers.tracking.limits import over_limit
 from koers.tracking.models import Inbox
 
 logger = logging.getLogger(__name__)
@@ -37,6 +39,18 @@ return 0
 """
 
 
+# Compare-and-act on the drain's lock: only its holder may extend or release it.
+_EXTEND = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+LOCK_SECONDS = 300
+
+
 @functools.cache
 def _redis() -> redis.Redis:
     return redis.Redis.from_url(settings.REDIS_URL)
@@ -45,6 +59,14 @@ def _redis() -> redis.Redis:
 @functools.cache
 def _accept_script():
     return _redis().register_script(_ACCEPT)
+
+
+def _extend_lock(**call):
+    return _redis().register_script(_EXTEND)(**call)
+
+
+def _release_lock(**call):
+    return _redis().register_script(_RELEASE)(**call)
 
 
 def _rate_keys(visitor: str, address: str) -> tuple[str, str]:
@@ -63,19 +85,17 @@ def accept(record: dict, *, visitor: str, address: str) -> bool | None:
             args=[payload, *limits, max(delay_ms, 1)],
         )
         return None if result == -1 else bool(result) or delay_ms == 0
-    for key, limit in zip(_rate_keys(visitor, address), limits, strict=True):
-        cache.add(key, 0, 60)
-        try:
-            if cache.incr(key) > limit:
-                return None
-        except ValueError:  # expired between add and incr: a fresh minute
-            cache.set(key, 1, 60)
+    # Both counted, as the Redis script does: a visitor id made up per request is still
+    # held by its address's limit.
+    if over_limit(f"v:{visitor}", limits[0]) | over_limit(f"a:{address}", limits[1]):
+        return None
     Inbox.objects.create(payload=payload)
     return delay_ms == 0 or cache.add(SCHEDULED, 1, delay_ms / 1000)
 
 
 def drain(store: Callable[[list[dict]], None], *, batch: int = 2000, max_batches: int = 50) -> int:
-    """Hand waiting records to `store` in batches, oldest first; returns how many.
+    """Hand waiting records to `store` in batches, oldest first; returns how many, or -1
+    when another drain holds the queue.
 
     One drain runs at a time. A batch is removed from the queue only after `store` has
     committed it, so a crash loses nothing (with Redis it may store a batch twice).
@@ -83,7 +103,8 @@ def drain(store: Callable[[list[dict]], None], *, batch: int = 2000, max_batches
     done = 0
     if settings.REDIS_URL:
         client = _redis()
-        if not client.set(LOCK, "1", nx=True, ex=300):
+        token = secrets.token_hex(8)
+        if not client.set(LOCK, token, nx=True, ex=LOCK_SECONDS):
             return -1
         try:
             for _ in range(max_batches):
@@ -91,10 +112,15 @@ def drain(store: Callable[[list[dict]], None], *, batch: int = 2000, max_batches
                 if not raw:
                     break
                 _store_safely(store, [json.loads(item) for item in raw])
+                # Trim only while still holding the lock: after losing it to a stalled
+                # run's timeout, another drain owns the queue's head.
+                if not _renew_lock(client, token):
+                    logger.error("tracking: the drain lost its lock; stopping")
+                    break
                 client.ltrim(QUEUE, len(raw), -1)
                 done += len(raw)
         finally:
-            client.delete(LOCK)
+            _release_lock(keys=[LOCK], args=[token], client=client)
         return done
     for _ in range(max_batches):
         with transaction.atomic():
@@ -105,6 +131,10 @@ def drain(store: Callable[[list[dict]], None], *, batch: int = 2000, max_batches
             Inbox.objects.filter(pk__in=[row.pk for row in rows]).delete()
         done += len(rows)
     return done
+
+
+def _renew_lock(client: redis.Redis, token: str) -> bool:
+    return bool(_extend_lock(keys=[LOCK], args=[token, LOCK_SECONDS], client=client))
 
 
 def _store_safely(store: Callable[[list[dict]], None], records: list[dict]) -> None:

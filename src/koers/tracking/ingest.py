@@ -77,6 +77,24 @@ def site_info(key: str) -> SiteInfo | None:
     return info
 
 
+def host_of(url: str) -> str:
+    """The lower-case host of a URL, or "" when it has none or is not a URL."""
+    try:
+        return (urlsplit(url).hostname or "").rstrip(".")
+    except ValueError:
+        return ""
+
+
+def clean_text(value: str) -> str | None:
+    """The text without control characters (PostgreSQL stores no NUL), or None when it
+    holds lone surrogates, which no database can store as text."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    return CONTROL.sub("", value)
+
+
 def is_bot(user_agent: str) -> bool:
     return not user_agent or bool(BOTS.search(user_agent))
 
@@ -86,7 +104,7 @@ def parse_body(body: bytes, limit: int = MAX_BODY) -> dict:
         raise Rejected(413, f"body larger than {limit // 1024} KB")
     try:
         data = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise Rejected(400, "body is not JSON") from None
     if not isinstance(data, dict):
         raise Rejected(400, "body is not a JSON object")
@@ -105,10 +123,8 @@ def site_from_token(token: object) -> SiteInfo:
 
 def check_origin(site: SiteInfo, origin: str) -> None:
     """Browsers name the page's origin on every POST; a foreign one is refused."""
-    if origin and origin != "null":
-        host = urlsplit(origin).hostname or ""
-        if not site.allows_host(host):
-            raise Rejected(403, "origin is not one of the site's domains")
+    if origin and origin != "null" and not site.allows_host(host_of(origin)):
+        raise Rejected(403, "origin is not one of the site's domains")
 
 
 def _text(event: dict, key: str, limit: int) -> str:
@@ -117,11 +133,18 @@ def _text(event: dict, key: str, limit: int) -> str:
         raise Rejected(400, f"e.{key}: not text")
     if len(value) > limit:
         raise Rejected(400, f"e.{key}: longer than {limit}")
-    return CONTROL.sub("", value)
+    cleaned = clean_text(value)
+    if cleaned is None:
+        raise Rejected(400, f"e.{key}: not valid text")
+    return cleaned
+
+
+def url(value: str, key: str, site: SiteInfo | None) -> str:
+    """An http(s) URL; with `site`, one on the site's own domains."""
+    return _url({key: value}, key, site)
 
 
 def _url(event: dict, key: str, site: SiteInfo | None) -> str:
-    """An http(s) URL; with `site`, one on the site's own domains."""
     value = _text(event, key, 2000)
     if not value:
         if site is not None:

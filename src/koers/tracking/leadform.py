@@ -1,8 +1,11 @@
 """The fields of a lead form, as the script draws them and as a submission is checked."""
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from koers.crm.normalise import normalise_email, normalise_phone
+from koers.tracking.ingest import clean_text
 from koers.tracking.models import LeadForm
 
 
@@ -26,6 +29,22 @@ class Submission(forms.Form):
             if not asked:
                 del self.fields[name]
 
+    # Everything is checked here, before anyone is looked up: a known and an unknown
+    # address get the same answer, so the form tells nobody who is a contact.
+    def clean(self):
+        for name, value in list(self.cleaned_data.items()):
+            if clean_text(value) is None:
+                self.add_error(name, _("Use letters, digits and punctuation only."))
+            else:
+                self.cleaned_data[name] = clean_text(value)
+        return self.cleaned_data
+
+    def clean_email(self) -> str:
+        return _normalised(normalise_email, self.cleaned_data["email"])
+
+    def clean_phone(self) -> str:
+        return _normalised(normalise_phone, self.cleaned_data["phone"])
+
     def describe(self) -> list[dict]:
         """The fields for the script: name, label, input type, required, maximum length."""
         kinds = {"email": "email", "phone": "tel", "message": "textarea"}
@@ -39,3 +58,10 @@ class Submission(forms.Form):
             }
             for name, field in self.fields.items()
         ]
+
+
+def _normalised(normalise, value: str) -> str:
+    try:
+        return normalise(value) if value else ""
+    except ValidationError as error:
+        raise forms.ValidationError(error.messages) from None

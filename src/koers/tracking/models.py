@@ -177,6 +177,12 @@ class Event(models.Model):
                 name="event_campaign_time",
                 condition=models.Q(campaign__isnull=False),
             ),
+            # An anonymous page view that consent, given on that page, makes a visitor's.
+            models.Index(
+                fields=["site", "page_id"],
+                name="event_anonymous_page",
+                condition=models.Q(visitor__isnull=True) & ~models.Q(page_id=""),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -5,6 +5,8 @@ from huey.contrib.djhuey import db_periodic_task, db_task
 from koers.tracking import inbox
 from koers.tracking.services.events import events_store
 
+DRAIN_BATCH, DRAIN_BATCHES = 2000, 50
+
 
 def schedule_drain() -> None:
     """Store what has arrived shortly: one drain gathers every request of that moment."""
@@ -17,10 +19,10 @@ def schedule_drain() -> None:
 
 @db_task()
 def events_drain() -> int:
-    """Store the waiting events in bulk; runs again when more are waiting than one run
-    takes, or when another drain held the queue."""
-    stored = inbox.drain(events_store)
-    if stored == -1 or inbox.waiting():
+    """Store the waiting events in bulk. A drain that finds another at work leaves the
+    queue to it; one that stopped at its limit with more waiting goes on shortly."""
+    stored = inbox.drain(events_store, batch=DRAIN_BATCH, max_batches=DRAIN_BATCHES)
+    if stored >= DRAIN_BATCH * DRAIN_BATCHES:
         events_drain.schedule(delay=max(settings.KOERS_TRACKING_DRAIN_DELAY, 1))
     return stored
 

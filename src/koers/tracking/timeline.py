@@ -4,6 +4,7 @@ from django.db.models import Q
 
 from koers.activities.timeline import Cursor, Entry, Subject, before_q
 from koers.core.models import User
+from koers.crm.selectors import contact_visible_to
 from koers.tracking.models import Event
 
 # Stage changes are on the timeline already, from the pipeline.
@@ -26,7 +27,10 @@ def event_entries(
     """A person's events, newest first: a range of the (contact, time) index."""
     if subject == "deal":
         return []
-    where = Q(contact_id=record_id) if subject == "contact" else Q(contact__company_id=record_id)
+    if subject == "contact":
+        where = Q(contact_id=record_id)
+    else:  # only the people at the company the user may see
+        where = Q(contact__company_id=record_id, contact__in=contact_visible_to(user=user))
     shown = set(SHOWN) if kinds is None else set(SHOWN) & kinds
     rows = (
         Event.objects.filter(where, before_q(before, "web", at="occurred_at"), kind__in=shown)

@@ -2,12 +2,14 @@
 usage, a quote viewed in another tool). Reported events count for the engagement score
 like tracked ones. Read and written only for contacts the token's user may see."""
 
+import math
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.core.exceptions import ValidationError
 from django.http import Http404, JsonResponse
 from ninja import Field, Schema
+from pydantic import AfterValidator
 
 from koers.api.common import (
     ERRORS,
@@ -28,6 +30,25 @@ from koers.tracking.services.events import REPORTED_KINDS, events_report
 BATCH_MAX = 1000
 SORTS = {"-occurred": ("-occurred_at", "-id"), "occurred": ("occurred_at", "id")}
 ReportedKind = Literal[tuple(kind.value for kind in REPORTED_KINDS)]
+
+
+PropertyName = Annotated[str, text(..., min_length=1, max_length=40)]
+
+
+def _plain(value: Any) -> Any:
+    """A property's value: short text, a finite number, true, false or null."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str) and len(value) <= 500 and "\x00" not in value:
+        return value
+    if isinstance(value, int) and abs(value) <= 2**53:
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return value
+    raise ValueError("a property is text of at most 500 characters, a number, true, false or null")
+
+
+PropertyValue = Annotated[Any, AfterValidator(_plain)]
 
 
 class EventOut(Schema):
@@ -59,7 +80,7 @@ class EventIn(Schema):
     title: str = text(max_length=300)
     engaged_seconds: int | None = Field(None, ge=0, le=86_400)
     campaign_id: RecordId | None = None
-    properties: dict[str, str | int | float | bool | None] = Field(
+    properties: dict[PropertyName, PropertyValue] = Field(
         default_factory=dict, max_length=20, description="Up to 20 plain values"
     )
 
@@ -82,7 +103,10 @@ class EventBatchOut(Schema):
 
 
 def _visible_events(user):
-    return Event.objects.filter(contact__in=contact_visible_to(user=user))
+    # Stage changes are the deal's, shown by the deals API to those who may see the deal.
+    return Event.objects.filter(contact__in=contact_visible_to(user=user)).exclude(
+        kind=Event.Kind.STAGE_REACHED
+    )
 
 
 def event_list(*, user, sort: str, contact_id: int | None = None, kind: str = ""):

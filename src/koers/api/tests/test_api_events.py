@@ -93,3 +93,30 @@ def test_a_replayed_batch_with_the_same_idempotency_key_stores_nothing_new(sales
     again = call(client, "post", "/api/v1/events", body, **{"Idempotency-Key": "k1"})
     assert first.json() == again.json()
     assert Event.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("event", "field"),
+    [
+        ({"properties": {"x": float("nan")}}, "properties.x"),
+        ({"properties": {"x": float("inf")}}, "properties.x"),
+        ({"properties": {"x": "a\u0000b"}}, "properties.x"),
+        ({"properties": {"x": "\ud800"}}, "properties.x"),
+        ({"title": "\ud800"}, "title"),
+        ({"occurred_at": "0001-01-01T00:00:00Z"}, "occurred_at"),
+    ],
+)
+def test_odd_values_are_refused_by_name_without_failing(sales_a, mine, event, field):
+    import json
+
+    body = json.dumps({"events": [{"kind": "download", "contact_id": mine.pk, **event}]})
+    response = bearer(sales_a).post("/api/v1/events", body, content_type="application/json")
+    assert response.status_code in (200, 422), response.content
+    errors = response.json().get("errors") or response.json()["results"][0]["errors"]
+    assert any(error["field"].endswith(field.split(".")[-1]) for error in errors), errors
+    assert not Event.objects.exists()
+
+
+def test_stage_changes_are_left_to_the_deals_api(sales_a, mine):
+    Event.objects.create(kind="stage_reached", contact=mine, occurred_at=mine.created_at)
+    assert bearer(sales_a).get("/api/v1/events").json()["results"] == []

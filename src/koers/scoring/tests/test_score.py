@@ -164,3 +164,47 @@ def test_someone_already_further_along_is_not_alerted(history, sales_a):
     assert not Activity.objects.filter(contact=history).exists()
     assert not Notification.objects.filter(recipient=sales_a).exists()
     assert EngagementScore.objects.get(contact=history).mql_at is not None
+
+
+def test_events_long_past_count_for_nothing_and_never_break_the_recompute(rules):
+    EngagementSettings.objects.update(half_life_days=1)
+    contact = ContactFactory()
+    event(contact, "download", 3 * 365)  # some 1,100 halvings ago
+    event(contact, "download", 1)
+    assert services.scores_recompute(at=NOW) == 1
+    assert EngagementScore.objects.get(contact=contact).score == pytest.approx(4)
+    assert services.contacts_score(contact_ids=[contact.pk], at=NOW)[contact.pk] == pytest.approx(4)
+    EngagementScore.objects.filter(contact=contact).update(scored_at=NOW - timedelta(days=2000))
+    services.scores_fade(at=NOW)
+    assert EngagementScore.objects.get(contact=contact).score == pytest.approx(0)
+
+
+def test_patterns_match_accented_capitals_in_the_recompute_as_per_contact(rules):
+    EngagementRule.objects.create(name="Café", kind="page_view", pattern="Café", points=10)
+    contact = ContactFactory()
+    Event.objects.create(contact=contact, kind="page_view", title="CAFÉ menu", occurred_at=NOW)
+    assert services.contacts_score(contact_ids=[contact.pk], at=NOW)[contact.pk] == 11
+    services.scores_recompute(at=NOW)
+    assert EngagementScore.objects.get(contact=contact).score == pytest.approx(11)
+
+
+def test_a_stage_of_a_deal_the_user_may_not_see_shows_its_points_but_not_its_name(
+    rules, sales_a, sales_b
+):
+    EngagementRule.objects.create(name="Stage", kind="stage_reached", points=30)
+    from koers.pipeline.factories import DealFactory
+
+    contact = ContactFactory(owner=sales_a)
+    hidden = DealFactory(owner=sales_b)
+    Event.objects.create(
+        contact=contact,
+        kind="stage_reached",
+        title="Behoefteanalyse",
+        properties={"deal": hidden.pk, "stage": "needs"},
+        occurred_at=NOW,
+    )
+    mine = engagement_explained(contact=contact, user=sales_a, at=NOW)
+    theirs = engagement_explained(contact=contact, user=sales_b, at=NOW)
+    assert mine.score == theirs.score == pytest.approx(30)
+    assert [item.label for item in mine.contributions] == [""]
+    assert [item.label for item in theirs.contributions] == ["Behoefteanalyse"]

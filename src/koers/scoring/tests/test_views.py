@@ -44,7 +44,7 @@ def frozen():
 
 @pytest.fixture
 def rule(db):
-    return EngagementRule.objects.get(name="Opened an email")
+    return EngagementRule.objects.get(kind="email_open")
 
 
 def _event(contact, *, days_ago=0, url="https://stroomlijn.nl/", engaged=None, **fields):
@@ -76,7 +76,10 @@ def test_everyone_may_read_the_rules_grouped_with_progress_first(role, make_user
     html = response.content.decode()
     groups = [html.index(f'data-testid="rules-{name}"') for name in EngagementRule.Weight.values]
     assert groups == sorted(groups)
-    assert html.index("Viewed a quote") < groups[1] < html.index("Opened an email") < groups[2]
+    quote, opened = (
+        EngagementRule.objects.get(kind=kind).name for kind in ("quote_view", "email_open")
+    )
+    assert html.index(quote) < groups[1] < html.index(opened) < groups[2]
     assert "Points halve every 30 days" in html
     assert "progress in the buying process counts most" in html.lower()
     assert reverse("tracking:campaign-list") in html  # Marketing › Scoring
@@ -276,7 +279,7 @@ def test_the_contact_page_shows_the_score_and_why_and_the_numbers_add_up(
     assert points[-1] == "1.0"  # 4 × ¼
     assert sum(float(value) for value in points) == pytest.approx(18.5)
     assert "and 4 more, together" in html
-    assert "Read the pricing page" in html
+    assert EngagementRule.objects.get(pattern="/pric").name in html
     assert "Prijzen" in html
     assert 'data-level="2"' in html  # a tenth of the threshold of 60, not half
     assert "MQL from 60 points" in html

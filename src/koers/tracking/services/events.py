@@ -3,7 +3,7 @@
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -13,6 +13,8 @@ from django.utils.translation import gettext as _
 
 from koers.crm.models import Contact
 from koers.crm.selectors import contact_visible_to
+from koers.tracking import ingest
+from koers.tracking.ingest import CONTROL
 from koers.tracking.models import Campaign, Event, Visitor
 
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
@@ -39,7 +41,69 @@ def utm_of(url: str) -> dict[str, str]:
         query = urlsplit(url).query
     except ValueError:
         return {}
-    return {key: value[:100] for key, value in parse_qsl(query) if key in UTM_KEYS and value}
+    return {
+        key: CONTROL.sub("", value)[:100]
+        for key, value in parse_qsl(query)
+        if key in UTM_KEYS and CONTROL.sub("", value)
+    }
+
+
+def _anonymised(url: str, *, keep_utm: bool) -> str:
+    """Before consent a page view keeps only the page (and its UTM values), a referrer
+    only its site: queries often carry email addresses or click ids."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return ""
+    if not keep_utm:
+        return f"{parts.scheme}://{parts.netloc}" if parts.netloc else ""
+    utm = utm_of(url)
+    return urlunsplit(parts._replace(query=urlencode(utm), fragment=""))
+
+
+def _consented_landing(events: list[Event]) -> list[Event]:
+    """The events to create, once a page view that consent came during is joined to the
+    anonymous one the script sent before it (same page id): one visit, counted once."""
+    identified = {
+        (event.site_id, event.page_id): event
+        for event in events
+        if event.visitor is not None and event.kind == Event.Kind.PAGE_VIEW and event.page_id
+    }
+    if not identified:
+        return events
+    earlier = Event.objects.filter(
+        kind=Event.Kind.PAGE_VIEW,
+        visitor__isnull=True,
+        site_id__in={site for site, _page in identified},
+        page_id__in={page for _site, page in identified},
+    ).exclude(page_id="")
+    joined = []
+    for row in earlier:
+        event = identified.get((row.site_id, row.page_id))
+        if event is None:
+            continue
+        event.pk, event.occurred_at = row.pk, row.occurred_at
+        joined.append(event)
+    Event.objects.bulk_update(
+        joined,
+        [
+            "visitor",
+            "contact",
+            "url",
+            "referrer",
+            "title",
+            "campaign",
+            "properties",
+            "engaged_seconds",
+        ],
+    )
+    # Within one batch, the anonymous page view simply gives way to the identified one.
+    dropped = {id(event) for event in joined} | {
+        id(event)
+        for event in events
+        if event.visitor is None and (event.site_id, event.page_id) in identified
+    }
+    return [event for event in events if id(event) not in dropped]
 
 
 def _campaign_ids() -> dict[str, int]:
@@ -130,9 +194,9 @@ def events_store(records: list[dict]) -> int:
                 site_id=record["s"],
                 visitor=visitor,
                 contact_id=visitor.contact_id if visitor else None,
-                url=item["u"],
+                url=item["u"] if visitor else _anonymised(item["u"], keep_utm=True),
                 title=item.get("t") or item.get("f", ""),
-                referrer=item.get("r", ""),
+                referrer=item.get("r", "") if visitor else _anonymised(item["r"], keep_utm=False),
                 page_id=item.get("p", ""),
             )
             if item["k"] == "download":
@@ -147,13 +211,14 @@ def events_store(records: list[dict]) -> int:
     for key, seconds in engaged.items():
         if key in page_views:
             page_views[key].engaged_seconds = seconds
+    touched |= {event.contact_id for event in events if event.contact_id}
+    events = _consented_landing(events)
     Event.objects.bulk_create(events)
     for (visitor_id, page_id), seconds in engaged.items():
         if (visitor_id, page_id) not in page_views:
             Event.objects.filter(
                 visitor_id=visitor_id, page_id=page_id, kind=Event.Kind.PAGE_VIEW
             ).update(engaged_seconds=seconds)
-    touched |= {event.contact_id for event in events if event.contact_id}
     _announce(touched)
     return len(events)
 
@@ -200,6 +265,7 @@ def deal_stage_reached(name: str, record, payload: dict) -> None:
         )
 
 
+REPORTED_MAX_AGE_DAYS = 3653
 # Kinds a program may report; stage changes come only from Koers's own pipeline.
 REPORTED_KINDS = [kind for kind in Event.Kind if kind != Event.Kind.STAGE_REACHED]
 
@@ -240,6 +306,17 @@ def events_report(*, actor, items: list[dict]) -> list[Event | ValidationError]:
         occurred_at = item.get("occurred_at") or now
         if occurred_at > now + timedelta(minutes=5):
             errors["occurred_at"] = _("An event cannot happen in the future.")
+        elif occurred_at < now - timedelta(days=REPORTED_MAX_AGE_DAYS):
+            errors["occurred_at"] = _("An event older than ten years counts for nothing.")
+        texts = {"url": item.get("url", ""), "title": item.get("title", "")}
+        texts.update(
+            {f"properties.{key}": value for key, value in (item.get("properties") or {}).items()}
+        )
+        for field, value in texts.items():
+            if isinstance(value, str) and ingest.clean_text(value) != value:
+                errors[field] = _("Use letters, digits and punctuation only.")
+        if any(ingest.clean_text(key) != key for key in item.get("properties") or {}):
+            errors["properties"] = _("Use letters, digits and punctuation only.")
         if errors:
             results.append(ValidationError(errors))
             continue

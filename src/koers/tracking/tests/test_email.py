@@ -69,3 +69,23 @@ def test_an_altered_redirect_target_cannot_be_signed_by_a_stranger(contact):
     forged = tokens._dumps([contact.pk, "m", "https://evil.example/"], "wrong-salt")
     assert Client().get(f"/t/c/{forged}").status_code == 404
     assert Client().get(f"/t/c/{payload}:{signature[::-1]}").status_code == 404
+
+
+def test_opening_or_clicking_again_within_the_hour_counts_once(contact):
+    pixel = f"/t/o/{tokens.email_open_token(contact_id=contact.pk, message='m')}.gif"
+    click = f"/t/c/{tokens.email_click_token(contact_id=contact.pk, message='m', url='https://x.example/')}"
+    for _again in range(3):
+        Client().get(pixel, HTTP_USER_AGENT=BROWSER)
+        Client().get(click, HTTP_USER_AGENT=BROWSER)
+    assert Event.objects.filter(kind="email_open").count() == 1
+    assert Event.objects.filter(kind="email_click").count() == 1
+
+
+def test_a_malformed_link_is_left_alone_and_a_bad_target_is_refused(contact):
+    html = tracked_html(
+        '<a href="http://[oops/">x</a>', contact_id=contact.pk, message="m", base_url="https://crm"
+    )
+    assert '<a href="http://[oops/">' in html
+    token = tokens.email_click_token(contact_id=contact.pk, message="m", url="http://[oops/")
+    assert Client().get(f"/t/c/{token}").status_code == 404
+    assert not Event.objects.exists()

@@ -219,3 +219,51 @@ def test_no_input_makes_the_endpoint_fail(site, body, raw, use_raw):
     )
     response = post(data)
     assert response.status_code in (204, 400, 403, 413), response.content
+
+
+@pytest.mark.parametrize(
+    ("body", "origin"),
+    [
+        (b"[" * 5000, "https://example.nl"),  # nested deeper than the parser goes
+        ({"s": "SITE", "v": VISITOR, "e": [page_view()]}, "http://["),
+        ({"s": "SITE", "v": VISITOR, "e": [page_view(t="\ud800")]}, "https://example.nl"),
+        ({"s": "SITE", "v": VISITOR, "e": [page_view("http://[/")]}, "https://example.nl"),
+    ],
+)
+def test_odd_input_is_refused_without_failing(site, body, origin):
+    if isinstance(body, dict):
+        body = json.dumps(body).replace('"SITE"', json.dumps(tokens.site_token(site)))
+    response = post(body, origin=origin)
+    assert response.status_code in (400, 403)
+    assert nothing_stored()
+
+
+def test_before_consent_a_page_view_keeps_only_the_page_and_its_campaign(site):
+    site.consent_mode = Site.ConsentMode.ANONYMOUS
+    site.save()
+    url = "https://example.nl/offerte?email=eva%40example.nl&utm_campaign=voorjaar#top"
+    referrer = "https://mail.example.com/inbox?id=123"
+    post({"s": tokens.site_token(site), "e": [page_view(url, r=referrer)]})
+    event = Event.objects.get()
+    assert event.url == "https://example.nl/offerte?utm_campaign=voorjaar"
+    assert event.referrer == "https://mail.example.com"
+
+
+def test_consent_on_a_page_makes_its_anonymous_view_the_visitors_without_counting_twice(site):
+    site.consent_mode = Site.ConsentMode.ANONYMOUS
+    site.save()
+    token = tokens.site_token(site)
+    post({"s": token, "e": [page_view()]})
+    post({"s": token, "v": VISITOR, "e": [page_view()]})  # the same page, after consent
+    post({"s": token, "v": VISITOR, "e": [{"k": "engage", "p": "page12345", "d": 30}]})
+    event = Event.objects.get()
+    assert event.visitor.uid == VISITOR
+    assert event.engaged_seconds == 30
+
+
+def test_control_characters_in_utm_values_are_dropped(site):
+    url = "https://example.nl/?utm_source=%00news%01"
+    assert (
+        post({"s": tokens.site_token(site), "v": VISITOR, "e": [page_view(url)]}).status_code == 204
+    )
+    assert Event.objects.get().properties["utm"] == {"utm_source": "news"}

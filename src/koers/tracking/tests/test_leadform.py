@@ -100,13 +100,62 @@ def test_a_submission_makes_a_lead_and_ties_the_visitor(form, sales_a):
     assert Notification.objects.filter(recipient=sales_a).exists()
 
 
-def test_a_known_email_address_adds_to_the_history_but_changes_nothing(form):
-    known = ContactFactory(email="eva@example.nl", first_name="Eva", last_name="de Wit")
-    submit(form, {**PERSON, "last_name": "Overwritten"})
+def test_a_known_email_address_only_tells_the_owner(form, sales_b):
+    """Anyone can type a customer's address: it must not change them, tie a stranger's
+    browser to them or earn them points."""
+    known = ContactFactory(
+        email="eva@example.nl", last_name="de Wit", owner=sales_b, lifecycle_stage="lead"
+    )
+    for _attempt in range(4):
+        assert submit(form, {**PERSON, "last_name": "Overwritten"}).json()["ok"] is True
     known.refresh_from_db()
-    assert known.last_name == "de Wit"
+    assert (known.last_name, known.lifecycle_stage) == ("de Wit", "lead")
     assert Contact.objects.filter(email="eva@example.nl").count() == 1
-    assert Event.objects.get(kind="form_submit").contact == known
+    assert not Visitor.objects.filter(contact=known).exists()
+    assert not Event.objects.exists()
+    note = Activity.objects.filter(contact=known).first()
+    assert "not verified" in note.subject
+    assert "Overwritten" in note.body
+    assert Notification.objects.filter(recipient=sales_b).exists()
+
+
+def test_a_known_and_an_unknown_address_get_the_same_answer(form):
+    ContactFactory(email="eva@example.nl")
+    known = submit(form, {**PERSON, "phone": "12"})
+    unknown = submit(form, {**PERSON, "email": "new@example.nl", "phone": "12"})
+    assert known.status_code == unknown.status_code == 400
+    assert known.json() == unknown.json()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"u": "http://["},
+        {"u": "javascript://example.nl/%0aalert(1)"},
+        {"u": "ftp://example.nl/"},
+        {"fields": {**PERSON, "first_name": "\ud800"}},
+    ],
+)
+def test_odd_values_are_refused_without_failing(form, change):
+    fields = change.pop("fields", PERSON)
+    response = submit(form, fields, **change)
+    assert response.status_code == 400
+    assert not Contact.objects.exists()
+
+
+def test_a_malformed_origin_is_refused_without_failing(form):
+    assert Client().get(f"/t/f/{form.key}", HTTP_ORIGIN="http://[").status_code == 200
+    assert submit(form, PERSON, origin="http://[").status_code == 403
+
+
+def test_control_characters_are_dropped_from_the_page_address(form):
+    submit(form, PERSON, u="https://example.nl/\x00demo")
+    assert Event.objects.get().url == "https://example.nl/demo"
+
+
+def test_utm_values_are_kept_without_control_characters(form):
+    submit(form, PERSON, u="https://example.nl/?utm_source=%00news")
+    assert Event.objects.get().properties["utm"] == {"utm_source": "news"}
 
 
 def test_every_bad_field_is_named(form):

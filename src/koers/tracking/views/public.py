@@ -6,16 +6,17 @@ sizes and rates are capped, and every id is a signed token (see ingest.py, token
 
 import base64
 import functools
+import gzip
 import logging
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.contrib.auth.decorators import login_not_required
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -24,6 +25,7 @@ from koers.core.clients import client_ip_address
 from koers.crm.models import Contact
 from koers.tracking import inbox, ingest, tasks, tokens
 from koers.tracking.leadform import Submission
+from koers.tracking.limits import over_limit
 from koers.tracking.models import Event, LeadForm, Site
 from koers.tracking.services.events import event_record
 from koers.tracking.services.leads import lead_form_submit
@@ -32,18 +34,27 @@ logger = logging.getLogger(__name__)
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 FORM_MIN_SECONDS = 2  # people take longer than this to fill in a form; scripts do not
 FORM_SUBMITS_PER_10_MINUTES = 10
+EMAIL_EVENTS_PER_MINUTE = 60
 MAX_FORM_BODY = 16 * 1024
 
 
 @functools.cache
-def _script() -> bytes:
-    return (Path(__file__).parent.parent / "static" / "tracking" / "t.js").read_bytes()
+def _script(*, compressed: bool) -> bytes:
+    code = (Path(__file__).parent.parent / "static" / "tracking" / "t.js").read_bytes()
+    return gzip.compress(code, mtime=0) if compressed else code
 
 
 @login_not_required
 @require_GET
 def script(request: HttpRequest) -> HttpResponse:
-    response = HttpResponse(_script(), content_type="application/javascript; charset=utf-8")
+    """The tracking script, compressed for browsers that take it (about 4 KB)."""
+    compressed = "gzip" in request.headers.get("Accept-Encoding", "")
+    response = HttpResponse(
+        _script(compressed=compressed), content_type="application/javascript; charset=utf-8"
+    )
+    if compressed:
+        response["Content-Encoding"] = "gzip"
+    response["Vary"] = "Accept-Encoding"
     response["Cache-Control"] = "public, max-age=3600"
     return response
 
@@ -93,12 +104,15 @@ def collect(request: HttpRequest) -> HttpResponse:
 def _with_cors(request: HttpRequest, response: HttpResponse, site: Site) -> HttpResponse:
     """Let pages on the site's own domains read the answer."""
     origin = request.headers.get("Origin", "")
-    host = urlsplit(origin).hostname or ""
-    if origin and ingest.SiteInfo(site.pk, tuple(site.domains), False).allows_host(host):
+    if origin and _site_info(site).allows_host(ingest.host_of(origin)):
         response["Access-Control-Allow-Origin"] = origin
         response["Access-Control-Allow-Methods"] = "GET, POST"
     response["Vary"] = "Origin"
     return response
+
+
+def _site_info(site: Site) -> ingest.SiteInfo:
+    return ingest.SiteInfo(site.pk, tuple(site.domains), False)
 
 
 def _form_errors(errors: dict[str, list[str]]) -> dict[str, str]:
@@ -142,18 +156,14 @@ def _lead_form_post(request: HttpRequest, form: LeadForm) -> JsonResponse:
         return _refuse(rejected.status, rejected.reason)
     if tokens.site_key(str(data.get("s", ""))) != form.site.key:
         return _refuse(403, "s: not this form's site")
-    origin_host = urlsplit(request.headers.get("Origin", "")).hostname or ""
-    site = ingest.SiteInfo(form.site.pk, tuple(form.site.domains), False)
-    if request.headers.get("Origin") and not site.allows_host(origin_host):
-        return _refuse(403, "origin is not one of the site's domains")
-    address = client_ip_address(request) or ""
-    counter = f"koers:tracking:form:{address}"
-    cache.add(counter, 0, 600)
+    site = _site_info(form.site)
     try:
-        if cache.incr(counter) > FORM_SUBMITS_PER_10_MINUTES:
-            return _refuse(429, "too many submissions")
-    except ValueError:
-        cache.set(counter, 1, 600)
+        ingest.check_origin(site, request.headers.get("Origin", ""))
+    except ingest.Rejected as rejected:
+        return _refuse(rejected.status, rejected.reason)
+    address = client_ip_address(request) or ""
+    if over_limit(f"form:{address}", FORM_SUBMITS_PER_10_MINUTES, window=600):
+        return _refuse(429, "too many submissions")
     age = tokens.form_token_age(str(data.get("token", "")), form.key)
     if age is None:
         return JsonResponse(
@@ -168,10 +178,10 @@ def _lead_form_post(request: HttpRequest, form: LeadForm) -> JsonResponse:
         isinstance(visitor, str) and ingest.VISITOR_ID.fullmatch(visitor)
     ):
         return _refuse(400, "v: not a visitor id")
-    if not isinstance(page_url, str) or len(page_url) > 2000:
-        return _refuse(400, "u: not a URL")
-    if page_url and not site.allows_host(urlsplit(page_url).hostname or ""):
-        page_url = ""
+    try:
+        page_url = ingest.url(page_url, "u", site) if page_url else ""
+    except ingest.Rejected as rejected:
+        return _refuse(rejected.status, rejected.reason)
     if not isinstance(fields, dict) or not all(
         isinstance(name, str) and isinstance(value, str) for name, value in fields.items()
     ):
@@ -199,43 +209,67 @@ def _contact(contact_id: int) -> Contact | None:
     return Contact.objects.filter(pk=contact_id, deleted_at__isnull=True).first()
 
 
+def _seen_lately(kind: str, contact: Contact, message: str, url: str = "") -> bool:
+    """Mail clients and forwarded copies open and follow the same link again and again:
+    one open, or one click of a link, per hour counts."""
+    return Event.objects.filter(
+        kind=kind,
+        contact=contact,
+        title=message[:300],
+        url=url[:2000],
+        occurred_at__gte=timezone.now() - timedelta(hours=1),
+    ).exists()
+
+
+def _may_record(request: HttpRequest) -> bool:
+    address = client_ip_address(request) or ""
+    return not ingest.is_bot(request.headers.get("User-Agent", "")) and not over_limit(
+        f"email:{address}", EMAIL_EVENTS_PER_MINUTE
+    )
+
+
 @login_not_required
 @require_GET
 def email_open(request: HttpRequest, token: str) -> HttpResponse:
     data = tokens.email_open_data(token)
     if data is None:
         return HttpResponse(status=404)
-    contact = _contact(data[0])
-    if contact is not None and not ingest.is_bot(request.headers.get("User-Agent", "")):
-        event_record(kind=Event.Kind.EMAIL_OPEN, contact=contact, title=data[1])
+    contact, message = _contact(data[0]), data[1]
+    if (
+        contact is not None
+        and _may_record(request)
+        and not _seen_lately(Event.Kind.EMAIL_OPEN, contact, message)
+    ):
+        event_record(kind=Event.Kind.EMAIL_OPEN, contact=contact, title=message)
     response = HttpResponse(PIXEL, content_type="image/gif")
     response["Cache-Control"] = "no-store"
     return response
 
 
 def _own_site(host: str) -> bool:
-    host = (host or "").lower()
-    return any(
-        ingest.SiteInfo(site.pk, tuple(site.domains), False).allows_host(host)
-        for site in Site.objects.filter(active=True)
-    )
+    return any(_site_info(site).allows_host(host) for site in Site.objects.filter(active=True))
 
 
 @login_not_required
 @require_GET
 def email_click(request: HttpRequest, token: str) -> HttpResponse:
     data = tokens.email_click_data(token)
+    invalid = HttpResponse(_("This link is not valid."), status=404, content_type="text/plain")
     if data is None:
-        return HttpResponse(_("This link is not valid."), status=404, content_type="text/plain")
+        return invalid
     contact_id, message, url = data
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return HttpResponse(_("This link is not valid."), status=404, content_type="text/plain")
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return invalid
+    if parts.scheme not in ("http", "https") or not host:
+        return invalid
     contact = _contact(contact_id)
     if contact is not None:
-        if not ingest.is_bot(request.headers.get("User-Agent", "")):
+        if _may_record(request) and not _seen_lately(Event.Kind.EMAIL_CLICK, contact, message, url):
             event_record(kind=Event.Kind.EMAIL_CLICK, contact=contact, title=message, url=url)
-        if _own_site(parts.hostname):
+        if _own_site(host):
             # The script on the team's site hands this back, so the visit is theirs.
             query = parse_qsl(parts.query, keep_blank_values=True)
             query.append(("koers_id", tokens.identify_token(contact_id)))

@@ -1,0 +1,19 @@
+"""Counting requests per minute (or any window) in the cache, for the public endpoints."""
+
+import time
+
+from django.core.cache import cache
+
+
+def over_limit(name: str, limit: int, *, window: int = 60) -> bool:
+    """Count one more request under `name` in the current window of `window` seconds;
+    True when that makes more than `limit`. Each window has its own key, so a count never
+    outlives its window (whatever timeout the cache gives a key it increments)."""
+    key = f"koers:tracking:{name}:{int(time.time() // window)}"
+    if cache.add(key, 1, window * 2):
+        return limit < 1
+    try:
+        return cache.incr(key) > limit
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, window * 2)
+        return False
