@@ -548,7 +548,7 @@ def _load_tracking(*, users, contacts, rng, now) -> int:
                         campaign=campaigns[-1],
                     )
                 )
-            at = min(at + timedelta(days=rng.randint(1, 20)), now - timedelta(minutes=5))
+            at = min(at + timedelta(days=rng.randint(1, 20)), now - timedelta(minutes=15))
             campaign = rng.choice(campaigns) if rng.random() < 0.3 else None
         visitor.last_seen = at
     # On the site right now: people of Daan's and Fleur's.

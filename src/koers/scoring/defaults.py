@@ -17,7 +17,7 @@ def default_rules() -> list[dict]:
             _rule(_("Viewed a quote"), "quote_view", 25, "buying"),
             _rule(_("Filled in a form"), "form_submit", 20, "buying"),
             _rule(_("Read the pricing page"), "page_view", 15, "buying", pattern="/pric"),
-            _rule(_("Read the pricing page (Dutch)"), "page_view", 15, "buying", pattern="/prijs"),
+            _rule(_("Read the pricing page (Dutch)"), "page_view", 15, "buying", pattern="/prij"),
             _rule(_("Clicked a link in an email"), "email_click", 5, "touchpoint"),
             _rule(_("Opened an email"), "email_open", 1, "touchpoint"),
             _rule(_("Visited a page"), "page_view", 1, "touchpoint"),

@@ -62,7 +62,7 @@ class Campaign(models.Model):
     class Channel(models.TextChoices):
         SEARCH_ADS = "search_ads", _("Search ads")
         SOCIAL = "social", _("Social media")
-        EMAIL = "email", _("Email")
+        EMAIL = "email", _("Email marketing")
         EVENT = "event", _("Event or fair")
         WEBINAR = "webinar", _("Webinar")
         CONTENT = "content", _("Content")

@@ -44,7 +44,7 @@ class Migration(migrations.Migration):
                         choices=[
                             ("search_ads", "Search ads"),
                             ("social", "Social media"),
-                            ("email", "Email"),
+                            ("email", "Email marketing"),
                             ("event", "Event or fair"),
                             ("webinar", "Webinar"),
                             ("content", "Content"),
