@@ -173,8 +173,10 @@ def test_utm_values_tie_a_visit_to_its_campaign(site):
     assert event.properties["utm"] == {"utm_source": "linkedin", "utm_campaign": "Voorjaar"}
 
 
+# Any text at all: control characters, NUL, lone surrogates.
+any_text = st.text(st.characters(codec=None, exclude_categories=()), max_size=50)
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=50),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | any_text,
     lambda children: (
         st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=5), children, max_size=4)
     ),
@@ -184,12 +186,13 @@ event_like = st.fixed_dictionaries(
     {"k": st.sampled_from(["page_view", "engage", "download", "form_submit", "x"])},
     optional={
         "u": st.sampled_from(["https://example.nl/a", "http://x", "", "ftp://example.nl"])
-        | st.text(max_size=30),
-        "t": st.text(max_size=40),
-        "r": st.text(max_size=20),
-        "p": st.text(max_size=25) | st.just("page12345"),
+        | st.builds(lambda tail: "https://example.nl/" + tail, any_text)
+        | any_text,
+        "t": any_text,
+        "r": any_text,
+        "p": any_text | st.just("page12345"),
         "d": json_values,
-        "h": st.text(max_size=20),
+        "h": any_text,
         "f": json_values,
     },
 )
@@ -209,16 +212,23 @@ event_like = st.fixed_dictionaries(
         },
     )
     | json_values,
-    raw=st.binary(max_size=40),
+    raw=st.binary(max_size=40) | st.builds(lambda depth: b"[" * depth, st.integers(0, 8000)),
     use_raw=st.booleans(),
+    origin=st.sampled_from(["https://example.nl", "", "null", "http://[", "https://evil.example"])
+    | any_text,
 )
-def test_no_input_makes_the_endpoint_fail(site, body, raw, use_raw):
+def test_no_input_makes_the_endpoint_fail_and_a_refusal_stores_nothing(
+    site, body, raw, use_raw, origin
+):
     cache.clear()
     data = (
         raw if use_raw else json.dumps(body).replace('"SITE"', json.dumps(tokens.site_token(site)))
     )
-    response = post(data)
+    before = Event.objects.count(), Visitor.objects.count()
+    response = post(data, origin=origin)
     assert response.status_code in (204, 400, 403, 413), response.content
+    if response.status_code != 204:
+        assert (Event.objects.count(), Visitor.objects.count()) == before
 
 
 @pytest.mark.parametrize(

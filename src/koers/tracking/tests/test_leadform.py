@@ -5,6 +5,8 @@ import json
 import pytest
 from django.core.cache import cache
 from django.test import Client
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from koers.activities.models import Activity
 from koers.core.models import Notification
@@ -231,3 +233,25 @@ def test_a_form_whose_owner_became_read_only_stores_nothing_and_says_so(form, sa
     assert "__all__" in response.json()["errors"]
     assert not Contact.objects.exists()
     assert not Event.objects.exists()
+
+
+any_text = st.text(st.characters(codec=None, exclude_categories=()), max_size=40)
+texts = st.dictionaries(
+    st.sampled_from(["first_name", "last_name", "email", "phone", "company", "message", "x"]),
+    any_text | st.just("eva@example.nl"),
+)
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    fields=texts | st.none() | st.integers() | st.lists(any_text, max_size=2),
+    url=any_text | st.just("https://example.nl/demo"),
+    visitor=st.none() | any_text | st.just(VISITOR),
+    honeypot=st.just("") | any_text,
+)
+def test_no_submission_makes_the_form_fail(form, fields, url, visitor, honeypot):
+    cache.clear()
+    response = submit(form, fields, u=url, v=visitor, website=honeypot)
+    assert response.status_code in (200, 400, 403), response.content
