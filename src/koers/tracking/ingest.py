@@ -57,6 +57,9 @@ class SiteInfo:
 
 
 _sites: dict[str, tuple[float, SiteInfo | None]] = {}
+# Site tokens whose signature was checked: a token never changes meaning, so each process
+# checks a site's once, not on every request.
+_verified: dict[str, str] = {}
 
 
 def site_info(key: str) -> SiteInfo | None:
@@ -114,7 +117,13 @@ def parse_body(body: bytes, limit: int = MAX_BODY) -> dict:
 def site_from_token(token: object) -> SiteInfo:
     if not isinstance(token, str) or len(token) > 100:
         raise Rejected(400, "s: missing site token")
-    key = tokens.site_key(token)
+    key = _verified.get(token)
+    if key is None:
+        key = tokens.site_key(token)
+        if key is not None:  # only checked tokens are kept, so forged ones cannot fill it
+            if len(_verified) > 1000:
+                _verified.clear()
+            _verified[token] = key
     site = site_info(key) if key else None
     if site is None:
         raise Rejected(403, "s: unknown or inactive site")

@@ -149,11 +149,23 @@ class Event(models.Model):
     site = models.ForeignKey(
         Site, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
+    # No index of their own on visitor, contact and campaign: the composite indexes
+    # below start with them, and each index is one more write per stored event.
     visitor = models.ForeignKey(
-        Visitor, null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+        Visitor,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="events",
+        db_index=False,
     )
     contact = models.ForeignKey(
-        Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+        Contact,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="events",
+        db_index=False,
     )
     url = models.CharField(max_length=2000, blank=True)
     title = models.CharField(max_length=300, blank=True)
@@ -162,7 +174,12 @@ class Event(models.Model):
     page_id = models.CharField(max_length=22, blank=True)
     engaged_seconds = models.PositiveIntegerField(null=True, blank=True)
     campaign = models.ForeignKey(
-        Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+        Campaign,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="events",
+        db_index=False,
     )
     properties = models.JSONField(default=dict, blank=True)
 
