@@ -1,5 +1,6 @@
 """What the benchmarks that measure pages share: a child process per database, the
-database's facts, the slowest queries, and the figures as tables.
+database's facts, the slowest queries, the figures as tables, and gunicorn loaded by
+ApacheBench on loopback.
 
 The functions that touch a connection run inside the child's Django process. (bench/
 lists.py has its own copies of some of these, from before.)
@@ -7,6 +8,8 @@ lists.py has its own copies of some of these, from before.)
 
 import json
 import os
+import re
+import socket
 import sqlite3
 import statistics
 import subprocess
@@ -201,3 +204,68 @@ def figures_markdown(
             )
         out.append("")
     return "\n".join(out)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("gunicorn did not start")
+
+
+def start_gunicorn(env: dict, port: int, workers: int, **popen) -> subprocess.Popen:
+    """`gunicorn koers.wsgi` with `workers` sync workers on 127.0.0.1:`port`."""
+    return subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "gunicorn", "koers.wsgi", "--bind", f"127.0.0.1:{port}",
+         "--workers", str(workers), "--log-level", "warning"],
+        env=env,
+        cwd=ROOT,
+        **popen,
+    )  # fmt: skip
+
+
+def ab(
+    url: str,
+    *,
+    requests: int,
+    concurrency: int,
+    headers: tuple[str, ...] | list[str] = (),
+    body: Path | None = None,
+    content_type: str = "",
+) -> dict:
+    """Run ApacheBench (a POST of the file `body` when given); return requests/s, the
+    percentiles of the total time (ms), the wall time and the failures."""
+    command = ["ab", "-q", "-n", str(requests), "-c", str(concurrency)]
+    for header in headers:
+        command += ["-H", header]
+    if body is not None:
+        command += ["-p", str(body), "-T", content_type]
+    output = subprocess.run(  # noqa: S603
+        [*command, url], capture_output=True, text=True, check=True
+    ).stdout
+    failed = int(re.search(r"Failed requests:\s+(\d+)", output).group(1))
+    non_2xx = re.search(r"Non-2xx responses:\s+(\d+)", output)
+    percentiles = {
+        int(share): int(ms) for share, ms in re.findall(r"^\s+(\d+)%\s+(\d+)", output, re.M)
+    }
+    return {
+        "requests": requests,
+        "concurrency": concurrency,
+        "rps": float(re.search(r"Requests per second:\s+([\d.]+)", output).group(1)),
+        "time_s": float(re.search(r"Time taken for tests:\s+([\d.]+)", output).group(1)),
+        "p50_ms": percentiles[50],
+        "p95_ms": percentiles[95],
+        "p99_ms": percentiles[99],
+        "max_ms": percentiles[100],
+        "failed": failed + (int(non_2xx.group(1)) if non_2xx else 0),
+    }

@@ -30,8 +30,6 @@ without Django), timed SINGLE times. Figures go to var/bench/api.json;
 import argparse
 import json
 import os
-import re
-import socket
 import subprocess
 import sys
 import time
@@ -48,7 +46,7 @@ from _common import (
     scale_name,
     write_json,
 )
-from _measure import ensure_pg_database
+from _measure import ab, ensure_pg_database, free_port, start_gunicorn, wait_for_port
 
 NAME = "api"
 COMPANIES, CONTACTS = 100_000, 1_000_000
@@ -75,36 +73,6 @@ def _env(scale: str) -> dict:
         "SCALE": scale,
         # The load comes from one address: the per-token rate is not what is measured.
         "KOERS_API_RATE_LIMIT": "10000000",
-    }
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _ab(url: str, *, requests: int, concurrency: int, token: str = "") -> dict:
-    """Run ApacheBench; return requests/s and the percentiles of the total time (ms)."""
-    command = ["ab", "-q", "-n", str(requests), "-c", str(concurrency)]
-    if token:
-        command += ["-H", f"Authorization: Bearer {token}"]
-    output = subprocess.run(  # noqa: S603
-        [*command, url], capture_output=True, text=True, check=True
-    ).stdout
-    failed = int(re.search(r"Failed requests:\s+(\d+)", output).group(1))
-    non_2xx = re.search(r"Non-2xx responses:\s+(\d+)", output)
-    percentiles = {
-        int(share): int(ms) for share, ms in re.findall(r"^\s+(\d+)%\s+(\d+)", output, re.M)
-    }
-    return {
-        "requests": requests,
-        "concurrency": concurrency,
-        "rps": float(re.search(r"Requests per second:\s+([\d.]+)", output).group(1)),
-        "p50_ms": percentiles[50],
-        "p95_ms": percentiles[95],
-        "p99_ms": percentiles[99],
-        "failed": failed + (int(non_2xx.group(1)) if non_2xx else 0),
     }
 
 
@@ -181,28 +149,24 @@ def main() -> int:
     data = json.loads(prepared.read_text())
     prepared.unlink()
 
-    port = _free_port()
+    port = free_port()
     workers = 2 * (os.cpu_count() or 1)
-    server = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "gunicorn", "koers.wsgi", "--bind", f"127.0.0.1:{port}",
-         "--workers", str(workers), "--log-level", "warning"],
-        env=env,
-        cwd=ROOT,
-    )  # fmt: skip
+    server = start_gunicorn(env, port, workers)
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait(port)
+        wait_for_port(port)
         results = {"health": {}, "users": {}}
-        _ab(f"{base}/health/", requests=WARMUP, concurrency=CONCURRENCY)
+        ab(f"{base}/health/", requests=WARMUP, concurrency=CONCURRENCY)
         results["health"] = {
-            "load": _ab(f"{base}/health/", requests=REQUESTS, concurrency=CONCURRENCY),
-            "single": _ab(f"{base}/health/", requests=SINGLE, concurrency=1),
+            "load": ab(f"{base}/health/", requests=REQUESTS, concurrency=CONCURRENCY),
+            "single": ab(f"{base}/health/", requests=SINGLE, concurrency=1),
         }
         for role, user in data["users"].items():
             url = f"{base}/api/v1/contacts?limit=50"
-            _ab(url, requests=WARMUP, concurrency=CONCURRENCY, token=user["token"])
-            load = _ab(url, requests=REQUESTS, concurrency=CONCURRENCY, token=user["token"])
-            single = _ab(url, requests=SINGLE, concurrency=1, token=user["token"])
+            auth = [f"Authorization: Bearer {user['token']}"]
+            ab(url, requests=WARMUP, concurrency=CONCURRENCY, headers=auth)
+            load = ab(url, requests=REQUESTS, concurrency=CONCURRENCY, headers=auth)
+            single = ab(url, requests=SINGLE, concurrency=1, headers=auth)
             share = load["rps"] / results["health"]["load"]["rps"]
             factor = single["p95_ms"] / max(user["sql_p95_ms"], 0.001)
             results["users"][role] = {
@@ -237,17 +201,6 @@ def main() -> int:
     write_json(NAME, report)
     print(markdown(report))
     return 0 if all(user["meets_target"] for user in results["users"].values()) else 1
-
-
-def _wait(port: int, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("gunicorn did not start")
 
 
 def markdown(report: dict) -> str:
