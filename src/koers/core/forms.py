@@ -1,5 +1,6 @@
 from django import forms
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
@@ -58,6 +59,18 @@ class StyledFormMixin:
 
 class StyledForm(StyledFormMixin, forms.Form):
     pass
+
+
+def save_with(form: forms.Form, write) -> object | None:
+    """Call the service `write` with the form's data, or None when the form is not valid;
+    what the service refuses goes on the form (the services name the form's own fields)."""
+    if not form.is_valid():
+        return None
+    try:
+        return write(**form.cleaned_data)
+    except ValidationError as error:
+        form.add_error(None, error)
+        return None
 
 
 class ProfileForm(StyledForm):

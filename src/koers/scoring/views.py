@@ -2,30 +2,18 @@
 are scored; admins, managers and marketing change it."""
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from koers.core.forms import StyledForm
+from koers.core.forms import save_with
 from koers.scoring import services
 from koers.scoring.forms import EngagementSettingsForm, RuleForm
 from koers.scoring.models import EngagementRule, EngagementSettings
 
 RECOMPUTING = gettext_lazy("All scores are being recomputed; this takes a moment.")
-
-
-def _save(form: StyledForm, write) -> object | None:
-    """Call the service with the form's data; put what it refuses on the form."""
-    if not form.is_valid():
-        return None
-    try:
-        return write(**form.cleaned_data)
-    except ValidationError as error:
-        form.add_error(None, error)  # the services name the form's own fields
-        return None
 
 
 def _rule_groups() -> list[tuple[str, str, list[EngagementRule]]]:
@@ -53,7 +41,7 @@ def rule_create(request: HttpRequest) -> HttpResponse:
     services.check_may_change_scoring(request.user)
     form = RuleForm(request.POST or None)
     if request.method == "POST":
-        rule = _save(form, lambda **data: services.rule_create(actor=request.user, **data))
+        rule = save_with(form, lambda **data: services.rule_create(actor=request.user, **data))
         if rule is not None:
             messages.success(request, _("%(record)s has been saved.") % {"record": rule})
             if rule.active:
@@ -67,7 +55,7 @@ def rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
     rule = get_object_or_404(EngagementRule, pk=pk)
     form = RuleForm(request.POST or None, initial=RuleForm.initial_for(rule))
     if request.method == "POST":
-        saved = _save(
+        saved = save_with(
             form, lambda **data: services.rule_update(actor=request.user, rule=rule, **data)
         )
         if saved is not None:
@@ -100,7 +88,7 @@ def settings_edit(request: HttpRequest) -> HttpResponse:
         request.POST or None, initial=EngagementSettingsForm.initial_for(current)
     )
     if request.method == "POST":
-        saved = _save(
+        saved = save_with(
             form,
             lambda **data: services.engagement_settings_update(actor=request.user, **data),
         )

@@ -3,14 +3,13 @@ site now. Everyone may read campaigns and reports; admins, managers and marketin
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from koers.core.forms import StyledForm
+from koers.core.forms import save_with
 from koers.core.selectors import audit_trail_for
 from koers.tracking import selectors
 from koers.tracking.attribution import AttributionModel, AttributionReport, attribution_report
@@ -18,17 +17,6 @@ from koers.tracking.forms import AttributionFilterForm, CampaignForm, LeadFormFo
 from koers.tracking.models import LeadForm, Site
 from koers.tracking.services import setup
 from koers.tracking.tokens import site_token
-
-
-def _save(form: StyledForm, write) -> object | None:
-    """Call the service with the form's data; put what it refuses on the form."""
-    if not form.is_valid():
-        return None
-    try:
-        return write(**form.cleaned_data)
-    except ValidationError as error:
-        form.add_error(None, error)  # the services name the form's own fields
-        return None
 
 
 def _saved(request: HttpRequest, record) -> HttpResponse:
@@ -74,7 +62,7 @@ def site_create(request: HttpRequest) -> HttpResponse:
     selectors.check_may_manage_marketing(request.user)
     form = SiteForm(request.POST or None)
     if request.method == "POST":
-        site = _save(form, lambda **data: setup.site_create(actor=request.user, **data))
+        site = save_with(form, lambda **data: setup.site_create(actor=request.user, **data))
         if site is not None:
             return _saved(request, site)
     return _render(request, "tracking/site_form.html", {"form": form, "site": None})
@@ -84,7 +72,9 @@ def site_edit(request: HttpRequest, pk: int) -> HttpResponse:
     site = selectors.site_get_for_user(user=request.user, pk=pk)
     form = SiteForm(request.POST or None, initial=SiteForm.initial_for(site))
     if request.method == "POST":
-        saved = _save(form, lambda **data: setup.site_update(actor=request.user, site=site, **data))
+        saved = save_with(
+            form, lambda **data: setup.site_update(actor=request.user, site=site, **data)
+        )
         if saved is not None:
             return _saved(request, saved)
     return _render(request, "tracking/site_form.html", {"form": form, "site": site})
@@ -132,7 +122,7 @@ def form_create(request: HttpRequest, pk: int) -> HttpResponse:
     site = selectors.site_get_for_user(user=request.user, pk=pk)
     form = LeadFormForm(request.POST or None, initial={"owner": request.user})
     if request.method == "POST":
-        lead_form = _save(
+        lead_form = save_with(
             form, lambda **data: setup.lead_form_create(actor=request.user, site=site, **data)
         )
         if lead_form is not None:
@@ -147,7 +137,7 @@ def form_edit(request: HttpRequest, pk: int) -> HttpResponse:
     lead_form = selectors.lead_form_get_for_user(user=request.user, pk=pk)
     form = LeadFormForm(request.POST or None, initial=LeadFormForm.initial_for(lead_form))
     if request.method == "POST":
-        saved = _save(
+        saved = save_with(
             form,
             lambda **data: setup.lead_form_update(actor=request.user, lead_form=lead_form, **data),
         )
@@ -181,7 +171,7 @@ def campaign_create(request: HttpRequest) -> HttpResponse:
     selectors.check_may_manage_marketing(request.user)
     form = CampaignForm(request.POST or None)
     if request.method == "POST":
-        campaign = _save(form, lambda **data: setup.campaign_create(actor=request.user, **data))
+        campaign = save_with(form, lambda **data: setup.campaign_create(actor=request.user, **data))
         if campaign is not None:
             return _saved(request, campaign)
     return _render(request, "tracking/campaign_form.html", {"form": form, "campaign": None})
@@ -197,7 +187,7 @@ def campaign_edit(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("tracking:campaign-list")
     form = CampaignForm(request.POST or None, initial=CampaignForm.initial_for(campaign))
     if request.method == "POST":
-        saved = _save(
+        saved = save_with(
             form,
             lambda **data: setup.campaign_update(actor=request.user, campaign=campaign, **data),
         )
