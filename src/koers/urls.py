@@ -4,12 +4,11 @@ from django.urls import include, path
 from koers.api.mount import api_urls
 
 urlpatterns = [
-    # First: the tracking endpoints take most requests, and resolving tries patterns in order.
-    path("", include("koers.tracking.urls")),
     path("", include("koers.core.urls")),
     path("", include("koers.crm.urls")),
     path("", include("koers.pipeline.urls")),
     path("", include("koers.activities.urls")),
+    path("", include("koers.tracking.urls")),
     path("", include("koers.scoring.urls")),
     path("", include("koers.outreach.urls")),
     path("", include("koers.dataio.urls")),

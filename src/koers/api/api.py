@@ -6,11 +6,10 @@ allow. Errors are JSON with a stable code, a message and, for bad input, every f
 """
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest
-from django.utils import timezone, translation
+from django.utils import translation
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as SchemaValidationError
@@ -28,6 +27,7 @@ from koers.api.routers import (
     pipelines,
 )
 from koers.api.services import api_token_authenticate
+from koers.core.limits import over_limit, seconds_left
 
 # Calls per token per minute; a program that needs more should ask in bulk.
 RATE_LIMIT = settings.KOERS_API_RATE_LIMIT
@@ -52,11 +52,8 @@ class TokenAuth(HttpBearer):
 
 def _count_call(token_hash: str) -> None:
     """Refuse the call when the token used up this minute's calls."""
-    now = timezone.now()
-    key = f"api-calls:{token_hash[:20]}:{now:%Y%m%d%H%M}"
-    cache.add(key, 0, timeout=120)
-    if cache.incr(key) > RATE_LIMIT:
-        raise RateLimited(retry_after=60 - now.second)
+    if over_limit(f"api:{token_hash[:20]}", RATE_LIMIT):
+        raise RateLimited(retry_after=seconds_left())
 
 
 api = NinjaAPI(

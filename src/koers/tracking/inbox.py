@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
-from koers.tracking.limits import over_limit
+from koers.core.limits import over_limit
 from koers.tracking.models import Inbox
 
 logger = logging.getLogger(__name__)

@@ -51,6 +51,10 @@ class SiteInfo:
     domains: tuple[str, ...]
     anonymous_allowed: bool
 
+    @classmethod
+    def of(cls, site: Site) -> "SiteInfo":
+        return cls(site.pk, tuple(site.domains), site.consent_mode == Site.ConsentMode.ANONYMOUS)
+
     def allows_host(self, host: str) -> bool:
         host = host.lower().rstrip(".")
         return any(host == domain or host.endswith("." + domain) for domain in self.domains)
@@ -69,11 +73,7 @@ def site_info(key: str) -> SiteInfo | None:
     if cached and cached[0] > now:
         return cached[1]
     site = Site.objects.filter(key=key, active=True).first()
-    info = (
-        SiteInfo(site.pk, tuple(site.domains), site.consent_mode == Site.ConsentMode.ANONYMOUS)
-        if site
-        else None
-    )
+    info = SiteInfo.of(site) if site else None
     if len(_sites) > 10_000:  # forged keys must not grow this without bound
         _sites.clear()
     _sites[key] = (now + SITE_CACHE_SECONDS, info)

@@ -283,9 +283,9 @@ def event_record(
     campaign: Campaign | None = None,
 ) -> Event:
     """Store one event that Koers itself saw happen (an email opened, a stage reached)."""
-    if campaign is None and url:
-        utm_campaign = utm_of(url).get("utm_campaign", "").lower()
-        campaign = Campaign.objects.filter(pk=_campaign_ids().get(utm_campaign)).first()
+    utm_campaign = utm_of(url).get("utm_campaign") if campaign is None else None
+    if utm_campaign:
+        campaign = Campaign.objects.filter(utm_campaign=utm_campaign.lower()).first()
     event = Event.objects.create(
         kind=kind,
         contact=contact,

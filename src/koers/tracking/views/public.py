@@ -22,10 +22,10 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from koers.core.clients import client_ip_address
+from koers.core.limits import over_limit
 from koers.crm.models import Contact
 from koers.tracking import inbox, ingest, tasks, tokens
 from koers.tracking.leadform import Submission
-from koers.tracking.limits import over_limit
 from koers.tracking.models import Event, LeadForm, Site
 from koers.tracking.services.events import event_record
 from koers.tracking.services.leads import lead_form_submit
@@ -104,15 +104,11 @@ def collect(request: HttpRequest) -> HttpResponse:
 def _with_cors(request: HttpRequest, response: HttpResponse, site: Site) -> HttpResponse:
     """Let pages on the site's own domains read the answer."""
     origin = request.headers.get("Origin", "")
-    if origin and _site_info(site).allows_host(ingest.host_of(origin)):
+    if origin and ingest.SiteInfo.of(site).allows_host(ingest.host_of(origin)):
         response["Access-Control-Allow-Origin"] = origin
         response["Access-Control-Allow-Methods"] = "GET, POST"
     response["Vary"] = "Origin"
     return response
-
-
-def _site_info(site: Site) -> ingest.SiteInfo:
-    return ingest.SiteInfo(site.pk, tuple(site.domains), False)
 
 
 def _form_errors(errors: dict[str, list[str]]) -> dict[str, str]:
@@ -156,7 +152,7 @@ def _lead_form_post(request: HttpRequest, form: LeadForm) -> JsonResponse:
         return _refuse(rejected.status, rejected.reason)
     if tokens.site_key(str(data.get("s", ""))) != form.site.key:
         return _refuse(403, "s: not this form's site")
-    site = _site_info(form.site)
+    site = ingest.SiteInfo.of(form.site)
     try:
         ingest.check_origin(site, request.headers.get("Origin", ""))
     except ingest.Rejected as rejected:
@@ -247,7 +243,9 @@ def email_open(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _own_site(host: str) -> bool:
-    return any(_site_info(site).allows_host(host) for site in Site.objects.filter(active=True))
+    return any(
+        ingest.SiteInfo.of(site).allows_host(host) for site in Site.objects.filter(active=True)
+    )
 
 
 @login_not_required

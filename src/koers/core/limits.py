@@ -1,4 +1,5 @@
-"""Counting requests per minute (or any window) in the cache, for the public endpoints."""
+"""Counting calls per minute (or any window) in the cache: the API's tokens, the public
+tracking endpoints."""
 
 import time
 
@@ -9,7 +10,7 @@ def over_limit(name: str, limit: int, *, window: int = 60) -> bool:
     """Count one more request under `name` in the current window of `window` seconds;
     True when that makes more than `limit`. Each window has its own key, so a count never
     outlives its window (whatever timeout the cache gives a key it increments)."""
-    key = f"koers:tracking:{name}:{int(time.time() // window)}"
+    key = f"koers:limit:{name}:{int(time.time() // window)}"
     if cache.add(key, 1, window * 2):
         return limit < 1
     try:
@@ -17,3 +18,8 @@ def over_limit(name: str, limit: int, *, window: int = 60) -> bool:
     except ValueError:  # expired between add and incr
         cache.add(key, 1, window * 2)
         return False
+
+
+def seconds_left(*, window: int = 60) -> int:
+    """Until the current window ends: what a refused caller is told to wait."""
+    return window - int(time.time()) % window
