@@ -1,3 +1,5 @@
+import re
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -10,6 +12,30 @@ from koers.crm.models import Company, Contact, LifecycleStage
 from koers.crm.selectors import COMPANY_SORTS, CONTACT_SORTS, company_visible_to
 from koers.crm.services import COMPANY_FIELDS, CONTACT_FIELDS
 from koers.crm.widgets import CompanyPicker
+
+
+class NameListField(forms.CharField):
+    """Names typed on one line, separated by commas (or semicolons), as a list; the service
+    trims them, drops repeats and checks their length."""
+
+    def prepare_value(self, value):
+        if isinstance(value, list | tuple):
+            return ", ".join(str(item) for item in value)
+        return value
+
+    def to_python(self, value) -> list[str]:
+        text = super().to_python(value)
+        return [name.strip() for name in re.split(r"[,;]", text) if name.strip()]
+
+    def has_changed(self, initial, data) -> bool:
+        # Compared as typed: a name written elsewhere with a comma in it ("Foo, Inc.")
+        # reads as two here, and must not be split by saving the form unchanged.
+        return self.to_python(data) != self.to_python(self.prepare_value(initial or []))
+
+
+def _form_fields(fields: list[str]) -> list[str]:
+    # Custom fields are written by imports and the API; the detail page shows them.
+    return [name for name in fields if name != "custom_fields"]
 
 
 class RecordForm(StyledFormMixin, forms.ModelForm):
@@ -55,14 +81,25 @@ class CompanyForm(RecordForm):
         required=False,
         help_text=Company.vat_number.field.help_text,
     )
+    technologies = NameListField(
+        label=_("technologies"),
+        required=False,
+        help_text=_("Separate them with commas, such as: Exact Online, Salesforce."),
+    )
 
     class Meta:
         model = Company
-        fields = COMPANY_FIELDS
+        fields = _form_fields(COMPANY_FIELDS)
         widgets = {
             "description": forms.Textarea(attrs={"rows": 3}),
             "customer_until": DATE_INPUT,
         }
+
+    def clean(self):
+        cleaned = super().clean()
+        if "technologies" not in self.changed_data:
+            cleaned.pop("technologies", None)  # kept exactly as they are
+        return cleaned
 
 
 class ContactForm(RecordForm):
@@ -74,7 +111,7 @@ class ContactForm(RecordForm):
 
     class Meta:
         model = Contact
-        fields = CONTACT_FIELDS
+        fields = _form_fields(CONTACT_FIELDS)
         widgets = {
             "phone_opt_in_on": DATE_INPUT,
             "customer_until": DATE_INPUT,

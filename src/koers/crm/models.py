@@ -153,6 +153,15 @@ class Company(TrashableModel):
         blank=True,
         help_text=_("When the customer relationship ended, for former customers."),
     )
+    technologies = models.JSONField(
+        _("technologies"),
+        default=list,
+        blank=True,
+        help_text=_("Software the company is known to use, such as Exact Online or Salesforce."),
+    )
+    # The team's own fields, name → text or number: imports fill them, the ICP and the
+    # predictive model can weigh them.
+    custom_fields = models.JSONField(_("custom fields"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("company")
@@ -285,6 +294,7 @@ class Contact(TrashableModel):
         help_text=_("When the customer relationship ended, for former customers."),
     )
     call_back_on = models.DateField(_("call back on"), null=True, blank=True)
+    custom_fields = models.JSONField(_("custom fields"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("contact")

@@ -6,8 +6,10 @@ not valid. An empty value stays empty. Nothing here calls the network.
 """
 
 import hashlib
+import math
 import re
 import unicodedata
+from decimal import Decimal
 
 import phonenumbers
 from django.core.exceptions import ValidationError
@@ -257,3 +259,152 @@ def suppression_keys(values) -> list[str]:
         for kind, name in (("email", "email"), ("phone", "phone"), ("phone", "mobile"))
         if values.get(name)
     ]
+
+
+# The lists a company or contact keeps beside its columns: what the team knows about it
+# (custom fields) and the software it runs (technologies). Imports, the API and forms all
+# go through these two functions, so a record holds the same shapes whatever wrote it.
+MAX_CUSTOM_FIELDS = 50
+MAX_CUSTOM_FIELD_NAME = 100
+MAX_CUSTOM_FIELD_TEXT = 500
+# Larger numbers lose digits in JavaScript and in the float arithmetic of the models.
+MAX_CUSTOM_FIELD_NUMBER = 10**15
+MAX_TECHNOLOGIES = 50
+MAX_TECHNOLOGY_NAME = 100
+# PostgreSQL's JSON cannot hold NUL; no name or text holds the other C0 controls either.
+_JSON_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+# Lone surrogates: a str may hold them (JSON's "\ud800" gives one) but UTF-8 cannot, so
+# no database stores them (PostgreSQL refuses the JSON).
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def shown_text(value: str) -> str:
+    """A value as a message quotes it: a long one cut short, so the message stays readable,
+    and a character UTF-8 cannot hold shown as �, so the message can be sent and stored."""
+    value = _SURROGATE.sub("\ufffd", value)
+    return value if len(value) <= 40 else value[:40] + "…"
+
+
+def _plain_text(value: str, *, max_length: int) -> str:
+    """Trimmed text without control characters or lone surrogates, at most `max_length`
+    characters."""
+    value = value.strip()
+    if _JSON_CONTROL.search(value):
+        raise ValidationError(_("This text holds control characters."), code="control")
+    if _SURROGATE.search(value):
+        raise ValidationError(
+            _("This text holds characters that are not valid Unicode."), code="invalid_unicode"
+        )
+    if len(value) > max_length:
+        raise ValidationError(
+            _("Use at most %(count)d characters (this has %(length)d).")
+            % {"count": max_length, "length": len(value)},
+            code="max_length",
+        )
+    return value
+
+
+def normalise_technologies(value) -> list[str]:
+    """Return the technology names trimmed, each once: names that differ only in case are
+    one technology, spelt as it came first."""
+    if value is None:
+        return []
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise ValidationError(_("Give the technologies as a list of names."), code="invalid")
+    kept: list[str] = []
+    seen: set[str] = set()
+    errors = []
+    for item in value:
+        if not isinstance(item, str):
+            errors.append(_("Each technology is a name, not %(value)s.") % {"value": item})
+            continue
+        name = " ".join(item.split())
+        try:
+            name = _plain_text(name, max_length=MAX_TECHNOLOGY_NAME)
+        except ValidationError as error:
+            errors.append(f"“{shown_text(name)}”: {' '.join(error.messages)}")
+            continue
+        if not name:
+            errors.append(_("A technology needs a name."))
+        elif name.casefold() not in seen:
+            seen.add(name.casefold())
+            kept.append(name)
+    if len(kept) > MAX_TECHNOLOGIES:
+        errors.append(
+            _("At most %(count)d technologies (this has %(given)d).")
+            % {"count": MAX_TECHNOLOGIES, "given": len(kept)}
+        )
+    if errors:
+        raise ValidationError(errors, code="invalid_technologies")
+    return kept
+
+
+def custom_field_name(value: str) -> str:
+    """A custom field's name: trimmed text of 1 to 100 characters."""
+    name = _plain_text(value if isinstance(value, str) else "", max_length=MAX_CUSTOM_FIELD_NAME)
+    if not name:
+        raise ValidationError(_("A custom field needs a name."), code="required")
+    return name
+
+
+def custom_field_value(value) -> str | int | float:
+    """A custom field's value: trimmed text of at most 500 characters, or a finite number."""
+    if isinstance(value, bool):  # a bool is an int to Python; to a person it is neither
+        raise ValidationError(_("Use a text or a number, not yes/no."), code="invalid")
+    if isinstance(value, Decimal):
+        value = int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, int | float):
+        if not math.isfinite(value) or abs(value) > MAX_CUSTOM_FIELD_NUMBER:
+            raise ValidationError(
+                _("Use a number between -10¹⁵ and 10¹⁵."), code="number_out_of_range"
+            )
+        return value
+    if isinstance(value, str):
+        return _plain_text(value, max_length=MAX_CUSTOM_FIELD_TEXT)
+    raise ValidationError(_("Use a text or a number."), code="invalid")
+
+
+def normalise_custom_fields(value) -> dict[str, str | int | float]:
+    """Return the custom fields (name → text or number) checked and trimmed; a field whose
+    text is empty has no value and is left out."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValidationError(
+            _("Give the custom fields as names, each with a text or a number."), code="invalid"
+        )
+    kept: dict[str, str | int | float] = {}
+    errors = []
+    for raw_name, raw_value in value.items():
+        try:
+            name = custom_field_name(raw_name)
+        except ValidationError as error:
+            shown = shown_text(raw_name if isinstance(raw_name, str) else str(raw_name))
+            errors.append(
+                _("Custom field name “%(name)s”: %(problem)s")
+                % {"name": shown, "problem": " ".join(error.messages)}
+            )
+            continue
+        if name in kept:
+            errors.append(_("The custom field “%(name)s” is given twice.") % {"name": name})
+            continue
+        try:
+            field_value = custom_field_value(raw_value)
+        except ValidationError as error:
+            errors.append(
+                _("Custom field “%(name)s”: %(problem)s")
+                % {"name": name, "problem": " ".join(error.messages)}
+            )
+            continue
+        if field_value != "":
+            kept[name] = field_value
+    if len(kept) > MAX_CUSTOM_FIELDS:
+        errors.append(
+            _("At most %(count)d custom fields (this has %(given)d).")
+            % {"count": MAX_CUSTOM_FIELDS, "given": len(kept)}
+        )
+    if errors:
+        raise ValidationError(errors, code="invalid_custom_fields")
+    return kept

@@ -1,5 +1,6 @@
 """Reads of companies and contacts, always through the visibility rule of core."""
 
+from collections.abc import Mapping
 from datetime import timedelta
 
 from django.db.models import Count, Q, QuerySet
@@ -8,6 +9,7 @@ from django.utils import timezone
 
 from koers.core.models import User
 from koers.core.selectors import visible_q
+from koers.crm import list_extras
 from koers.crm.models import Company, Contact, LifecycleStage, fold_city
 from koers.crm.search import search_filter
 
@@ -114,7 +116,11 @@ def contact_list_for_user(
     company_id: int | None = None,
     sort: str = "name",
     trash: bool = False,
+    extra: Mapping[str, str] | None = None,
 ) -> QuerySet[Contact]:
+    """The contacts the user may see, filtered and sorted. `extra` holds the filters and
+    sort that other apps register (list_extras.chosen); given, the rows also carry the
+    registered columns' values."""
     contacts = contact_visible_to(user=user, trash=trash).filter(_owner_filter(owner, user))
     if lifecycle_stage:
         contacts = contacts.filter(lifecycle_stage=lifecycle_stage)
@@ -129,10 +135,13 @@ def contact_list_for_user(
         contacts = contacts.filter(function=function)
     if company_id is not None:
         contacts = contacts.filter(company_id=company_id)
-    contacts = search_filter(contacts, q)
-    return contacts.select_related("owner", "company").order_by(
-        *CONTACT_SORTS.get(sort, CONTACT_SORTS["name"])
-    )
+    contacts = search_filter(contacts, q).select_related("owner", "company")
+    if extra is not None:
+        contacts = list_extras.applied("contact", contacts, extra)
+        by_extra = list_extras.ordered("contact", contacts, extra.get("sort", ""))
+        if by_extra is not None:
+            return by_extra
+    return contacts.order_by(*CONTACT_SORTS.get(sort, CONTACT_SORTS["name"]))
 
 
 def contact_get_for_user(*, user: User, pk: int, trash: bool = False) -> Contact:

@@ -46,6 +46,8 @@ COMPANY_FIELDS = [
     "owner",
     "description",
     "customer_until",
+    "technologies",
+    "custom_fields",
 ]
 CONTACT_FIELDS = [
     "first_name",
@@ -67,12 +69,36 @@ CONTACT_FIELDS = [
     "phone_opt_in_on",
     "customer_until",
     "call_back_on",
+    "custom_fields",
 ]
+# Kept as JSON: a list of names, a dict of name → text or number.
+LIST_FIELDS = frozenset({"technologies", "custom_fields"})
 # What an event (a webhook) tells about a record.
 EVENT_FIELDS = {
     "company": [*COMPANY_FIELDS, "created_at", "updated_at"],
     "contact": [*CONTACT_FIELDS, "created_at", "updated_at"],
 }
+
+
+def record_value_text(value: Any) -> str:
+    """A list or dict field as people read it, in the audit trail and on the merge page:
+    "Exact Online, Salesforce"; "age: 56; job: housemaid" (names in order, so that the same
+    fields read the same whichever order the database keeps them in)."""
+    if isinstance(value, dict):
+        return "; ".join(
+            f"{name}: {value[name]}" for name in sorted(value, key=lambda name: name.casefold())
+        )
+    if isinstance(value, list | tuple):
+        return ", ".join(str(item) for item in value)
+    return "" if value is None else str(value)
+
+
+def record_snapshot(instance: models.Model, fields: list[str]) -> dict[str, Any]:
+    """audit_snapshot, with the list fields as readable text rather than Python's repr."""
+    values = audit_snapshot(instance, fields)
+    for name in LIST_FIELDS & set(values):
+        values[name] = record_value_text(getattr(instance, name))
+    return values
 
 
 def _emit(action: str, record: models.Model, **extra: Any) -> None:
@@ -85,7 +111,7 @@ def _emit(action: str, record: models.Model, **extra: Any) -> None:
 
 
 def _normalise(
-    values: dict[str, Any], normalisers: dict[str, Callable[[str], str]]
+    values: dict[str, Any], normalisers: dict[str, Callable[[Any], Any]]
 ) -> dict[str, Any]:
     """Normalise the given fields; raise one ValidationError naming every field in error."""
     errors: dict[str, ValidationError] = {}
@@ -114,7 +140,7 @@ def _check_owner(owner: User | None) -> None:
         raise ValidationError({"owner": _("Choose an owner who can still log in.")})
 
 
-def _company_normalisers(country: str) -> dict[str, Callable[[str], str]]:
+def _company_normalisers(country: str) -> dict[str, Callable[[Any], Any]]:
     region = normalise.phone_region(country)
     return {
         "domain": normalise.normalise_domain,
@@ -123,7 +149,15 @@ def _company_normalisers(country: str) -> dict[str, Callable[[str], str]]:
         "vat_number": lambda value: normalise.normalise_vat_number(value, country=country),
         "phone": lambda value: normalise.normalise_phone(value, region=region),
         "postcode": lambda value: normalise.normalise_postcode(value, country=country),
+        **LIST_NORMALISERS,
     }
+
+
+# `_normalise` hands an empty value over as "": none, as much as an empty list.
+LIST_NORMALISERS: dict[str, Callable[[Any], Any]] = {
+    "technologies": lambda value: normalise.normalise_technologies(value or None),
+    "custom_fields": lambda value: normalise.normalise_custom_fields(value or None),
+}
 
 
 def _changed_to(values: dict[str, Any], instance: models.Model, field: str) -> Any:
@@ -188,7 +222,7 @@ def company_create(*, actor: User, **fields: Any) -> Company:
         actor=actor,
         action=AuditEntry.Action.CREATED,
         instance=company,
-        changes=audit_diff({}, _non_empty(audit_snapshot(company, COMPANY_FIELDS))),
+        changes=audit_diff({}, _non_empty(record_snapshot(company, COMPANY_FIELDS))),
     )
     _emit("created", company)
     return company
@@ -231,7 +265,7 @@ def contact_create(*, actor: User, **fields: Any) -> Contact:
         actor=actor,
         action=AuditEntry.Action.CREATED,
         instance=contact,
-        changes=audit_diff({}, _non_empty(audit_snapshot(contact, CONTACT_FIELDS))),
+        changes=audit_diff({}, _non_empty(record_snapshot(contact, CONTACT_FIELDS))),
     )
     _emit("created", contact)
     return contact
@@ -282,7 +316,15 @@ def _contact_validate(*, actor: User, contact: Contact, values: dict[str, Any]) 
     company = values.get("company", contact.company if contact.company_id else None)
     region = normalise.phone_region(str(company.country) if company else "")
     phone = functools.partial(normalise.normalise_phone, region=region)
-    _normalise(values, {"email": normalise.normalise_email, "phone": phone, "mobile": phone})
+    _normalise(
+        values,
+        {
+            "email": normalise.normalise_email,
+            "phone": phone,
+            "mobile": phone,
+            "custom_fields": LIST_NORMALISERS["custom_fields"],
+        },
+    )
     _check_owner(values.get("owner"))
     # The company a contact already has may stay; a new one must be one the actor can see.
     _check_visible(actor, _changed_to(values, contact, "company"), "company")
@@ -320,9 +362,15 @@ def _apply_update(
     audited: list[str],
     validate: Callable[[], None],
 ) -> models.Model:
-    before = audit_snapshot(instance, audited)
+    before = record_snapshot(instance, audited)
+    # Compared as values too: {"size": 5} and {"size": "5"} read alike but differ.
+    before_lists = {name: getattr(instance, name) for name in LIST_FIELDS & set(audited)}
     _set_and_check(instance, fields, validate, exclude=["parent", "owner", "company"])
-    changes = audit_diff(before, audit_snapshot(instance, audited))
+    after = record_snapshot(instance, audited)
+    changes = audit_diff(before, after)
+    for name, value in before_lists.items():
+        if name not in changes and getattr(instance, name) != value:
+            changes[name] = [before[name], after[name]]
     if changes:
         derived = [name for name in fields if name not in audited]  # such as city_key
         instance.save(update_fields=[*changes, *derived, "updated_at"])

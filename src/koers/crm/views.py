@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 from koers.core.listing import list_page
 from koers.core.selectors import audit_trail_for, saved_view_list_for_user
 from koers.core.services import check_can_edit_records
-from koers.crm import panels, selectors, services
+from koers.crm import list_extras, panels, selectors, services
 from koers.crm.forms import CompanyFilterForm, CompanyForm, ContactFilterForm, ContactForm
 
 COMPANY_LIST = "crm.companies"
@@ -160,7 +160,8 @@ def company_pick(request: HttpRequest) -> HttpResponse:
 def contact_list(request: HttpRequest) -> HttpResponse:
     form = ContactFilterForm(request.GET)
     filters = form.filters()
-    contacts = selectors.contact_list_for_user(user=request.user, **filters)
+    extra = list_extras.chosen("contact", request.GET)
+    contacts = selectors.contact_list_for_user(user=request.user, **filters, extra=extra)
     company = None
     if "company_id" in filters:
         company = (
@@ -173,7 +174,11 @@ def contact_list(request: HttpRequest) -> HttpResponse:
         list_name=CONTACT_LIST,
         template="crm/contact_list.html",
         partial="crm/partials/contact_table.html",
-        extra={"company": company},
+        extra={
+            "company": company,
+            "is_filtered": bool((set(filters) | set(extra)) - {"sort"}),
+            **list_extras.page_context("contact", extra),
+        },
     )
 
 

@@ -122,6 +122,23 @@ def update(model: type[models.Model], columns: Sequence[str], rows: list[list[An
         return
     table = connection.ops.quote_name(model._meta.db_table)
     assignments = ", ".join(f"{connection.ops.quote_name(column)} = %s" for column in columns)
+    # Lists and dicts go in as JSON (jsonb on PostgreSQL, text on SQLite).
+    jsonish = {
+        index
+        for index, column in enumerate(columns)
+        if isinstance(model._meta.get_field(column), models.JSONField)
+    }
+    if jsonish:
+        rows = [
+            [
+                pk,
+                *(
+                    connection.ops.adapt_json_value(value, None) if index in jsonish else value
+                    for index, value in enumerate(values)
+                ),
+            ]
+            for pk, *values in rows
+        ]
     with connection.cursor() as cursor:
         cursor.executemany(
             f"UPDATE {table} SET {assignments} WHERE id = %s",  # noqa: S608

@@ -17,6 +17,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 from django_countries import countries
 
+from koers.crm import normalise
+
 MONTHS = {
     name: number
     for number, names in enumerate(
@@ -212,3 +214,27 @@ def decimal_amount(value: str) -> Decimal:
     if not amount.is_finite() or amount < 0 or amount >= 10**12:
         raise ValidationError(_("Enter an amount such as 1500 or 1.500,50."))
     return amount.quantize(Decimal("0.01"))
+
+
+# A number as files write it: "5191", "-36.4", "1.5" or "1,5" (one mark, the decimal one).
+# Not "+31…" or "0612…": a leading + or 0 is a phone number or a code, and stays text, as
+# do numbers of more than 15 digits, which a float cannot keep.
+_CUSTOM_NUMBER = re.compile(r"-?(?:0|[1-9]\d{0,14})(?:[.,](\d{1,15}))?")
+
+
+def custom_value(value: str) -> str | int | float:
+    """The value of a custom field: a number when the cell is one, else its text."""
+    value = value.strip()
+    number = _CUSTOM_NUMBER.fullmatch(value)
+    if number:
+        if number.group(1) is None:
+            return int(value)
+        return float(value.replace(",", "."))
+    return normalise.custom_field_value(value)
+
+
+def name_list(value: str) -> list[str]:
+    """Names in one cell, separated by commas or semicolons: "Exact Online; Salesforce"."""
+    return normalise.normalise_technologies(
+        [name for name in re.split(r"[,;]", value) if name.strip()]
+    )

@@ -145,6 +145,11 @@ COMPANIES = ExportableList(
         _name_of(Company, "parent"),
         _label(Company, "lifecycle_stage"),
         _name_of(Company, "owner"),
+        # As one cell, comma-separated: the way an import reads it back.
+        Column(
+            header=Company._meta.get_field("technologies").verbose_name,
+            value=lambda company: ", ".join(company.technologies),
+        ),
         _field(Company, "customer_until"),
         _field(Company, "external_id"),
         _field(Company, "created_at"),

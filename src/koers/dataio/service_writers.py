@@ -17,8 +17,9 @@ from koers.activities import services as activity_services
 from koers.activities.models import Activity
 from koers.core.models import User
 from koers.crm import normalise
+from koers.crm.models import Contact
 from koers.crm.selectors import company_visible_to, contact_visible_to
-from koers.dataio import cleaning, targets
+from koers.dataio import bulk, cleaning, targets
 from koers.dataio.targets import Field, choices_of, model_name, model_text, owner_cell, plain
 from koers.dataio.writers import BatchOutcome, CleanRow, resolve_owners
 from koers.pipeline import services as pipeline_services
@@ -61,11 +62,45 @@ LINK_FIELDS = (
             "associated contact",
         ),
     ),
+    Field(
+        "contact_external_id",
+        gettext_lazy("contact external ID"),
+        plain(cleaning.text(100)),
+        (
+            "contact external id",
+            "contact id",
+            "person id",
+            "person - id",
+            "associated contact id",
+            "contactnummer",
+        ),
+    ),
     Field("owner", gettext_lazy("owner"), owner_cell, ("eigenaar", "deal owner", "activity owner")),
 )
 
 
-def _linked(actor: User, values: dict[str, Any]) -> dict[str, Any]:
+# How a row names its contact: the field of the row, the contact's field it matches.
+CONTACT_KEYS = (("contact_external_id", "external_id"), ("contact_email", "email"))
+
+
+def _contacts_named(actor: User, rows: list[CleanRow]) -> dict[str, dict[str, Contact]]:
+    """The contacts the rows of a batch name, by external ID and by email, among those
+    the importer can see: looked up once per batch, not once per row."""
+    found: dict[str, dict[str, Contact]] = {}
+    visible = contact_visible_to(user=actor).select_related("company").order_by("id")
+    for row_field, contact_field in CONTACT_KEYS:
+        wanted = {row.values[row_field] for row in rows if row.values.get(row_field)}
+        by_key: dict[str, Contact] = {}
+        if wanted:
+            for contact in bulk.among(visible, contact_field, wanted):
+                by_key.setdefault(getattr(contact, contact_field), contact)
+        found[row_field] = by_key
+    return found
+
+
+def _linked(
+    actor: User, values: dict[str, Any], contacts: dict[str, dict[str, Contact]]
+) -> dict[str, Any]:
     """The company and contact a row names, among those the importer can see."""
     linked = {}
     kvk, name = values.pop("company_kvk_number", ""), values.pop("company_name", "")
@@ -79,9 +114,18 @@ def _linked(actor: User, values: dict[str, Any]) -> dict[str, Any]:
                 _("Company: none you can see matches “%(name)s”.") % {"name": name or kvk}
             )
         linked["company"] = company
+    external_id = values.pop("contact_external_id", "")
     email = values.pop("contact_email", "")
-    if email:
-        contact = contact_visible_to(user=actor).filter(email=email).order_by("id").first()
+    if external_id:  # the more exact of the two, when a row gives both
+        contact = contacts["contact_external_id"].get(external_id)
+        if contact is None:
+            raise ValidationError(
+                _("Contact external ID: none you can see has the external ID %(id)s.")
+                % {"id": external_id}
+            )
+        linked["contact"] = contact
+    elif email:
+        contact = contacts["contact_email"].get(email)
         if contact is None:
             raise ValidationError(
                 _("Contact: none you can see has the address %(email)s.") % {"email": email}
@@ -98,14 +142,19 @@ class ServiceWriter:
 
     def __call__(self, job, actor: User, rows: list[CleanRow], *, write: bool, state: dict):
         outcome = BatchOutcome()
-        for row in resolve_owners(rows, outcome):
+        rows = resolve_owners(rows, outcome)
+        contacts = _contacts_named(actor, rows)
+        owners: dict[int, User] = {}
+        for row in rows:
             try:
                 with transaction.atomic():
                     values = dict(row.values)
                     owner = values.pop("owner_id", None)
                     if owner is not None:
-                        values["owner"] = User.objects.get(pk=owner)
-                    values |= _linked(actor, values)
+                        if owner not in owners:
+                            owners[owner] = User.objects.get(pk=owner)
+                        values["owner"] = owners[owner]
+                    values |= _linked(actor, values, contacts)
                     self.create(actor, values)
                     if not write:  # a dry run goes through the same checks, then undoes
                         transaction.set_rollback(True)

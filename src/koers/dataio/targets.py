@@ -10,7 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.utils.functional import Promise
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from koers.crm import normalise
@@ -38,6 +40,23 @@ class Field:
     required: bool = False
 
 
+# A column mapped to a custom field of the record is mapped to "custom:<name>"; the name
+# is the column's header unless a saved mapping says otherwise.
+CUSTOM_PREFIX = "custom:"
+
+
+def custom_target(name: str) -> str:
+    """The mapping of a column onto the custom field `name`."""
+    return CUSTOM_PREFIX + name
+
+
+def custom_name(target_name: str) -> str | None:
+    """The custom field a mapping names, or None when it names a field of the target."""
+    if not target_name.startswith(CUSTOM_PREFIX):
+        return None
+    return target_name.removeprefix(CUSTOM_PREFIX)
+
+
 @dataclass(frozen=True)
 class Target:
     key: str
@@ -48,6 +67,8 @@ class Target:
     writer: Callable
     # Fields a row needs at least one of, and how to say so.
     needs_one_of: tuple[str, ...] = ()
+    # Whether a column may go into a custom field of the record ("custom:<name>").
+    takes_custom_fields: bool = False
     folded_aliases: dict[str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -58,7 +79,34 @@ class Target:
         object.__setattr__(self, "folded_aliases", folded)
 
     def field(self, name: str) -> Field:
+        custom = custom_name(name) if self.takes_custom_fields else None
+        if custom is not None:
+            return Field(
+                name,
+                format_lazy(_("custom field “{name}”"), name=custom),
+                plain(cleaning.custom_value),
+            )
         return next(target_field for target_field in self.fields if target_field.name == name)
+
+    def knows(self, name: str) -> bool:
+        """Whether a column can be mapped to `name`: a field, or a valid custom field."""
+        if any(target_field.name == name for target_field in self.fields):
+            return True
+        custom = custom_name(name) if self.takes_custom_fields else None
+        if custom is None:
+            return False
+        try:
+            return normalise.custom_field_name(custom) == custom
+        except ValidationError:
+            return False
+
+    def custom_choice(self, header: str) -> str:
+        """The custom field the mapping step offers for a column: one named as its header,
+        "" when the header cannot be a name (empty, or longer than 100 characters)."""
+        if not self.takes_custom_fields:
+            return ""
+        name = custom_target(header.strip())
+        return name if self.knows(name) else ""
 
     def suggest(self, headers: list[str]) -> list[str]:
         """The field each column most likely holds, "" where none; no field twice."""
@@ -324,6 +372,19 @@ COMPANY_FIELDS = (
         _("lifecycle stage"),
         choices_of(Company, "lifecycle_stage", LIFECYCLE_SYNONYMS),
         ("lifecyclestage", "levensfase", "fase", "type", "status"),
+    ),
+    Field(
+        "technologies",
+        _("technologies"),
+        plain(cleaning.name_list),
+        (
+            "technology",
+            "tech stack",
+            "techstack",
+            "technologieën",
+            "technologie",
+            "software stack",
+        ),
     ),
     Field("owner", _("owner"), owner_cell, OWNER_ALIASES),
     Field(

@@ -20,7 +20,7 @@ from koers.core.models import AuditEntry, User
 from koers.crm import normalise
 from koers.crm.models import Company, Contact, Suppression, fold_city
 from koers.crm.selectors import company_visible_to, contact_visible_to
-from koers.crm.services import suppression_add_keys
+from koers.crm.services import record_value_text, suppression_add_keys
 from koers.dataio import bulk, targets
 
 
@@ -143,25 +143,58 @@ class _Plan:
     updates: dict[int, dict[str, Any]] = field(default_factory=dict)  # id → values
     created: int = 0
     updated: int = 0
+    # (row number, reason): rows that cannot be folded into the record they match
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+
+
+def _fold(into: dict[str, Any], values: dict[str, Any], stored: dict | None, plan, number) -> None:
+    """Put a later row's values over what an earlier row or the record has; custom fields
+    add up name by name (the row's names win), up to the most a record keeps."""
+    custom = values.get("custom_fields")
+    if custom is not None:
+        merged = {**(stored or {}), **into.get("custom_fields", {}), **custom}
+        if len(merged) > normalise.MAX_CUSTOM_FIELDS:
+            plan.rejected.append(
+                (
+                    number,
+                    _(
+                        "Custom fields: a record keeps at most %(count)d; with this row it "
+                        "would have %(given)d."
+                    )
+                    % {"count": normalise.MAX_CUSTOM_FIELDS, "given": len(merged)},
+                )
+            )
+            return
+        custom = {**into.get("custom_fields", {}), **custom}
+    into.update(values)
+    if custom is not None:
+        into["custom_fields"] = custom
+    plan.updated += 1
 
 
 def _plan(
-    rows: list[CleanRow], *, key_field: str, existing: dict[Any, int], seen: set | None
+    rows: list[CleanRow],
+    *,
+    key_field: str,
+    existing: dict[Any, int],
+    seen: set | None,
+    current: dict[int, dict[str, Any]],
 ) -> _Plan:
     """Decide per row: update the matched record, fold into a row met before, or create.
 
     A later row with the same key as an earlier one updates what the earlier one made,
     in this batch or (through `existing`, or `seen` on a dry run) in an earlier one.
+    `current` holds the matched records' values, to add the rows' custom fields to theirs.
     """
     plan = _Plan()
     for index, row in enumerate(rows):
         key = row.values.get(key_field) if key_field else None
         if key and key in existing:
-            plan.updates.setdefault(existing[key], {}).update(row.values)
-            plan.updated += 1
+            pk = existing[key]
+            stored = current.get(pk, {}).get("custom_fields")
+            _fold(plan.updates.setdefault(pk, {}), row.values, stored, plan, row.number)
         elif key and key in plan.inserts:
-            plan.inserts[key].update(row.values)
-            plan.updated += 1
+            _fold(plan.inserts[key], row.values, None, plan, row.number)
         elif key and seen is not None and key in seen:
             plan.updated += 1
         else:
@@ -173,6 +206,8 @@ def _plan(
 
 
 def _value_text(value: Any) -> Any:
+    if isinstance(value, list | dict):
+        return record_value_text(value)
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
@@ -221,8 +256,10 @@ class RecordWriter(ABC):
             key_field=key_field,
             existing=existing,
             seen=None if write else state.setdefault("seen", set()),
+            current=current,
         )
         outcome.created, outcome.updated = plan.created, plan.updated
+        outcome.rejected += plan.rejected
         if not write:
             new = [row for row in rows if not (key_field and row.values.get(key_field) in existing)]
             self.point_out_near(actor, state, outcome, new)
@@ -293,6 +330,12 @@ class RecordWriter(ABC):
             # Never make someone callable again who said no.
             if before.get("do_not_call"):
                 values.pop("do_not_call", None)
+            # The file's custom fields are added to the record's; the others stay.
+            if "custom_fields" in values:
+                values["custom_fields"] = {
+                    **(before.get("custom_fields") or {}),
+                    **values["custom_fields"],
+                }
             changed = {
                 name: value
                 for name, value in values.items()
@@ -462,6 +505,7 @@ targets.register(
         fields=targets.COMPANY_FIELDS,
         match_keys=("external_id", "kvk_number", "vat_number", "domain", "name"),
         writer=CompanyWriter(),
+        takes_custom_fields=True,
     )
 )
 targets.register(
@@ -472,5 +516,6 @@ targets.register(
         match_keys=("external_id", "email"),
         writer=ContactWriter(),
         needs_one_of=("last_name", "full_name"),
+        takes_custom_fields=True,
     )
 )

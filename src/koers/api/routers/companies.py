@@ -5,7 +5,15 @@ from ninja import Field, Schema
 from pydantic import field_validator
 
 from koers.api.common import RecordId, owner_filter, text
-from koers.api.routers.records import RecordApi, make_router, owner_lookup, visible_company
+from koers.api.routers.records import (
+    CustomFields,
+    RecordApi,
+    Technologies,
+    make_router,
+    owner_lookup,
+    visible_company,
+    with_custom_fields,
+)
 from koers.crm import normalise, selectors, services
 
 SORTS = {key: (*selectors.COMPANY_SORTS[key],) for key in selectors.COMPANY_SORTS}
@@ -33,6 +41,8 @@ class CompanyOut(Schema):
     external_id: str
     description: str
     customer_until: date | None
+    technologies: list[str]
+    custom_fields: dict[str, str | int | float]
     created_at: datetime
     updated_at: datetime
 
@@ -63,6 +73,8 @@ class CompanyPatch(Schema):
     external_id: str = text(max_length=100)
     description: str = text(max_length=10_000)
     customer_until: date | None = None
+    technologies: Technologies = Field(default_factory=list)
+    custom_fields: CustomFields = Field(default_factory=dict)
 
 
 class CompanyIn(CompanyPatch):
@@ -98,9 +110,11 @@ router = make_router(
         sorts=SORTS,
         list_for_user=selectors.company_list_for_user,
         get_for_user=selectors.company_get_for_user,
-        create=services.company_create,
+        create=lambda actor, **fields: services.company_create(
+            actor=actor, **with_custom_fields(None, fields)
+        ),
         update=lambda actor, company, **fields: services.company_update(
-            actor=actor, company=company, **fields
+            actor=actor, company=company, **with_custom_fields(company, fields)
         ),
         delete=services.record_delete,
         links={"owner_id": owner_lookup, "parent_id": visible_company},

@@ -4,7 +4,14 @@ from typing import Literal
 from ninja import Field, Schema
 
 from koers.api.common import RecordId, owner_filter, text
-from koers.api.routers.records import RecordApi, make_router, owner_lookup, visible_company
+from koers.api.routers.records import (
+    CustomFields,
+    RecordApi,
+    make_router,
+    owner_lookup,
+    visible_company,
+    with_custom_fields,
+)
 from koers.crm import normalise, selectors, services
 
 SORTS = {key: (*selectors.CONTACT_SORTS[key],) for key in selectors.CONTACT_SORTS}
@@ -31,6 +38,7 @@ class ContactOut(Schema):
     customer_until: date | None
     call_back_on: date | None
     external_id: str
+    custom_fields: dict[str, str | int | float]
     created_at: datetime
     updated_at: datetime
 
@@ -55,6 +63,7 @@ class ContactPatch(Schema):
     customer_until: date | None = None
     call_back_on: date | None = None
     external_id: str = text(max_length=100)
+    custom_fields: CustomFields = Field(default_factory=dict)
 
 
 class ContactIn(ContactPatch):
@@ -86,9 +95,11 @@ router = make_router(
         sorts=SORTS,
         list_for_user=selectors.contact_list_for_user,
         get_for_user=selectors.contact_get_for_user,
-        create=services.contact_create,
+        create=lambda actor, **fields: services.contact_create(
+            actor=actor, **with_custom_fields(None, fields)
+        ),
         update=lambda actor, contact, **fields: services.contact_update(
-            actor=actor, contact=contact, **fields
+            actor=actor, contact=contact, **with_custom_fields(contact, fields)
         ),
         delete=services.record_delete,
         links={"owner_id": owner_lookup, "company_id": visible_company},

@@ -35,7 +35,11 @@ class ImportOut(Schema):
     file_name: str
     status: str = Field(description="uploaded, checking, checked, queued, running, done, failed")
     headers: list[str]
-    mapping: list[str] = Field(description="The field each column fills; empty: not imported")
+    mapping: list[str] = Field(
+        description=(
+            'The field each column fills, "custom:<name>" for a custom field; empty: not imported'
+        )
+    )
     match_on: str
     total_rows: int | None
     processed_rows: int

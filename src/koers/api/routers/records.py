@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
@@ -20,7 +20,7 @@ from django.http import JsonResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from ninja.responses import NinjaJSONEncoder
-from pydantic import create_model
+from pydantic import WithJsonSchema, create_model
 
 from koers.api.common import (
     ERRORS,
@@ -32,6 +32,7 @@ from koers.api.common import (
 )
 from koers.core.models import User
 from koers.core.services import check_can_edit_records
+from koers.crm import normalise
 from koers.crm.selectors import company_visible_to
 
 
@@ -59,6 +60,63 @@ class RecordApi:
     # Fields given as ids that the services take as records: {"owner_id": lookup}; the
     # record goes in as "owner". A lookup raises ValidationError for an id it refuses.
     links: dict[str, Callable[[User, Any], Any]] = dataclasses.field(default_factory=dict)
+
+
+# The list fields of companies and contacts, as the API takes them. The schema states
+# their limits; the services check them, so that a bulk call refuses only the record in
+# error and every message names the field and the value as the pages do.
+TECHNOLOGIES_SCHEMA = {
+    "type": "array",
+    "items": {"type": "string", "minLength": 1, "maxLength": 100},
+    "maxItems": 50,
+    "description": "Software the company uses; names compared without case, each kept once.",
+}
+CUSTOM_FIELDS_SCHEMA = {
+    "type": "object",
+    "maxProperties": 50,
+    "propertyNames": {"minLength": 1, "maxLength": 100},
+    "additionalProperties": {
+        "anyOf": [
+            {"type": "string", "maxLength": 500},
+            {"type": "number", "minimum": -1e15, "maximum": 1e15},
+            {"type": "null"},
+        ]
+    },
+    "description": (
+        "The record's own fields: name → text (up to 500 characters) or number, at most 50. "
+        "Sent with a change, the names sent are set and the others kept; a name sent as "
+        "null is removed."
+    ),
+}
+Technologies = Annotated[list[Any], WithJsonSchema(TECHNOLOGIES_SCHEMA)]
+CustomFields = Annotated[dict[str, Any], WithJsonSchema(CUSTOM_FIELDS_SCHEMA)]
+
+
+def with_custom_fields(record: models.Model | None, fields: dict[str, Any]) -> dict[str, Any]:
+    """The fields for a service, with the custom fields sent added to the record's own (as
+    a JSON merge patch: null removes a name). Without `record` (a new one) nulls are left out."""
+    if "custom_fields" not in fields:
+        return fields
+    given = fields["custom_fields"] or {}
+    merged = dict(record.custom_fields) if record is not None else {}
+    sent: set[str] = set()
+    for name, value in given.items():
+        name = name.strip()
+        # {"a": 1, " a": 2} names one field twice; which value was meant is not ours to pick.
+        if name in sent:
+            raise ValidationError(
+                {
+                    "custom_fields": _("The custom field “%(name)s” is given twice.")
+                    % {"name": normalise.shown_text(name)}
+                }
+            )
+        sent.add(name)
+        if value is None:
+            merged.pop(name, None)
+        else:
+            merged[name] = value
+    fields["custom_fields"] = merged
+    return fields
 
 
 def owner_lookup(_actor: User, pk: int) -> User:

@@ -33,6 +33,12 @@ def industry(code: str) -> str:
 
 
 @register.filter
+def custom_field_items(fields: dict) -> list[tuple[str, object]]:
+    """A record's custom fields by name: the database keeps no order of its own."""
+    return sorted((fields or {}).items(), key=lambda item: item[0].casefold())
+
+
+@register.filter
 def phone(value: str) -> str:
     """Show an E.164 number the way people read it: Dutch numbers nationally, others with +."""
     if not value:

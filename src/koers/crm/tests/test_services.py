@@ -280,3 +280,102 @@ def test_emptying_the_trash_does_not_put_people_on_the_suppression_list(sales_a)
         services.contact_create(actor=sales_a, last_name="Weg", email="weg@x.nl").do_not_call
         is False
     )
+
+
+def test_technologies_and_custom_fields_are_trimmed_and_kept_once(sales_a):
+    company = services.company_create(
+        actor=sales_a,
+        name="Veldhuis B.V.",
+        technologies=["  Exact Online ", "Salesforce", "exact online", "HubSpot"],
+        custom_fields={" branche ": "  bouw ", "vestigingen": 3, "omzetgroei": -1.5, "leeg": " "},
+    )
+    contact = services.contact_create(
+        actor=sales_a, last_name="Smit", custom_fields={"leeftijd": 41, "hobby": "zeilen"}
+    )
+
+    company.refresh_from_db()
+    contact.refresh_from_db()
+    # The first spelling of a technology stays; an empty text is no value.
+    assert company.technologies == ["Exact Online", "Salesforce", "HubSpot"]
+    assert company.custom_fields == {"branche": "bouw", "vestigingen": 3, "omzetgroei": -1.5}
+    assert contact.custom_fields == {"leeftijd": 41, "hobby": "zeilen"}
+    created = AuditEntry.objects.get(
+        content_type__model="company", object_id=company.pk, action=AuditEntry.Action.CREATED
+    )
+    assert created.changes["technologies"] == [None, "Exact Online, Salesforce, HubSpot"]
+    assert created.changes["custom_fields"] == [
+        None,
+        "branche: bouw; omzetgroei: -1.5; vestigingen: 3",
+    ]
+
+
+def test_invalid_technologies_and_custom_fields_are_refused_naming_the_field(sales_a):
+    with translation.override("en"), pytest.raises(ValidationError) as raised:
+        services.company_create(
+            actor=sales_a,
+            name="Foutief B.V.",
+            technologies=["Exact", "x" * 101, ""],
+            custom_fields={
+                "": 1,
+                "lang": "y" * 501,
+                "oneindig": float("inf"),
+                "waar": True,
+                "lijst": [1, 2],
+                "nul": "a\x00b",
+            },
+        )
+
+    errors = raised.value.message_dict
+    assert set(errors) == {"technologies", "custom_fields"}
+    assert "Use at most 100 characters (this has 101)." in " ".join(errors["technologies"])
+    assert "A technology needs a name." in errors["technologies"]
+    custom = "\n".join(errors["custom_fields"])
+    assert "Custom field name “”: A custom field needs a name." in custom
+    assert "Custom field “lang”: Use at most 500 characters (this has 501)." in custom
+    assert "Custom field “oneindig”: Use a number between" in custom
+    assert "Custom field “waar”: Use a text or a number, not yes/no." in custom
+    assert "Custom field “lijst”: Use a text or a number." in custom
+    assert "Custom field “nul”: This text holds control characters." in custom
+    assert not Company.objects.exists()
+
+
+def test_at_most_fifty_technologies_and_custom_fields(sales_a):
+    with translation.override("en"), pytest.raises(ValidationError) as raised:
+        services.company_create(
+            actor=sales_a,
+            name="Veel B.V.",
+            technologies=[f"Tool {number}" for number in range(51)],
+            custom_fields={f"veld {number}": number for number in range(51)},
+        )
+
+    errors = raised.value.message_dict
+    assert errors["technologies"] == ["At most 50 technologies (this has 51)."]
+    assert errors["custom_fields"] == ["At most 50 custom fields (this has 51)."]
+    # Repeats do not count: these are fifty.
+    company = services.company_create(
+        actor=sales_a,
+        name="Genoeg B.V.",
+        technologies=[f"Tool {number % 50}" for number in range(80)],
+    )
+    assert len(company.technologies) == 50
+
+
+def test_changing_custom_fields_is_saved_and_audited_even_when_only_the_type_changes(sales_a):
+    company = services.company_create(actor=sales_a, name="Veldhuis", custom_fields={"maat": 5})
+
+    services.company_update(actor=sales_a, company=company, custom_fields={"maat": "5"})
+    company.refresh_from_db()
+    assert company.custom_fields == {"maat": "5"}
+    services.company_update(actor=sales_a, company=company, technologies=["SAP"])
+    # The same values again change nothing.
+    services.company_update(
+        actor=sales_a, company=company, technologies=["SAP"], custom_fields={"maat": "5"}
+    )
+
+    updates = AuditEntry.objects.filter(
+        object_id=company.pk, action=AuditEntry.Action.UPDATED
+    ).order_by("id")
+    assert [entry.changes for entry in updates] == [
+        {"custom_fields": ["maat: 5", "maat: 5"]},
+        {"technologies": ["", "SAP"]},
+    ]

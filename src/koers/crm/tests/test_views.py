@@ -316,11 +316,19 @@ def test_company_detail_queries_do_not_grow_with_its_contacts(
 ):
     client = client_for(manager)
     ContactFactory(company=company_a, owner=sales_a)
-    with django_assert_max_num_queries(20) as few:
+    # A first request fills the per-process content type cache (the audit trail's lookup),
+    # so that the counts below do not depend on which tests ran before.
+    client.get(company_a.get_absolute_url())
+    # 21, none of them per row. The page itself 9: session, user, visibility, company, its
+    # contacts and their count, subsidiaries, audit trail, unread notifications. The panels
+    # 12: account team 3 (members; the count and the list of active users for its form),
+    # deals 3 (stall days, deals, their count), ICP fit 1 (the criteria) and timeline 5
+    # (done and planned activities, stage changes, web events, the task form's owners).
+    with django_assert_max_num_queries(21) as few:
         client.get(company_a.get_absolute_url())
     for _ in range(40):
         ContactFactory(company=company_a, owner=sales_a)
-    with django_assert_max_num_queries(20) as many:
+    with django_assert_max_num_queries(21) as many:
         client.get(company_a.get_absolute_url())
     assert len(many.captured_queries) == len(few.captured_queries)
 
@@ -431,3 +439,89 @@ def test_a_linked_company_of_another_team_is_named_but_not_linked(
     for page in (contact_page, company_page):
         assert company_b.name in page
         assert company_b.get_absolute_url() not in page
+
+
+def test_technologies_are_typed_as_one_line_and_shown_as_badges(sales_a, client_for):
+    client = client_for(sales_a)
+
+    response = post_company(
+        client, owner=sales_a.pk, technologies="Exact Online, Salesforce; exact online,, HubSpot"
+    )
+
+    company = Company.objects.get()
+    assert response.url == company.get_absolute_url()
+    assert company.technologies == ["Exact Online", "Salesforce", "HubSpot"]
+    # Editing shows them on one line again, and keeps the custom fields the form has not.
+    Company.objects.filter(pk=company.pk).update(custom_fields={"vestigingen": 3})
+    edit = client.get(reverse("crm:company-edit", args=[company.pk])).content.decode()
+    assert 'value="Exact Online, Salesforce, HubSpot"' in edit
+    client.post(
+        reverse("crm:company-edit", args=[company.pk]),
+        {**VALID_COMPANY, "owner": sales_a.pk, "technologies": "SAP"},
+    )
+    company.refresh_from_db()
+    assert company.technologies == ["SAP"]
+    assert company.custom_fields == {"vestigingen": 3}
+
+
+def test_a_too_long_technology_is_refused_next_to_its_field(sales_a, client_for):
+    client = client_for(sales_a)
+
+    response = post_company(client, owner=sales_a.pk, technologies="Exact, " + "x" * 101)
+
+    assert response.status_code == 200
+    assert not Company.objects.exists()
+    assert list(response.context["form"].errors) == ["technologies"]
+    assert "Use at most 100 characters (this has 101)." in response.content.decode()
+
+
+def test_detail_pages_show_technologies_and_custom_fields_only_when_there_are_any(
+    sales_a, client_for, company_a
+):
+    client = client_for(sales_a)
+    contact = ContactFactory(company=company_a, owner=sales_a)
+
+    company_page = client.get(company_a.get_absolute_url()).content.decode()
+    contact_page = client.get(contact.get_absolute_url()).content.decode()
+    assert 'data-testid="custom-fields"' not in company_page
+    assert 'data-testid="custom-fields"' not in contact_page
+
+    Company.objects.filter(pk=company_a.pk).update(
+        technologies=["Exact Online", "<b>SAP</b>"],
+        custom_fields={"vestigingen": 3, "Branche": "bouw", "groei": 1.5},
+    )
+    Contact.objects.filter(pk=contact.pk).update(custom_fields={"leeftijd": 41})
+    company_page = client.get(company_a.get_absolute_url()).content.decode()
+    contact_page = client.get(contact.get_absolute_url()).content.decode()
+
+    assert '<span class="badge bg-azure-lt me-1 mb-1 text-wrap text-break">Exact Online</span>' in (
+        company_page
+    )
+    assert "&lt;b&gt;SAP&lt;/b&gt;" in company_page  # escaped, as any value
+    # By name, case-blind, whatever order the database keeps them in.
+    assert company_page.index(">Branche</dt>") < company_page.index(">groei</dt>")
+    assert company_page.index(">groei</dt>") < company_page.index(">vestigingen</dt>")
+    assert 'data-testid="custom-field">1.5</dd>' in company_page
+    assert '>leeftijd</dt><dd class="col-7 text-break" data-testid="custom-field">41</dd>' in (
+        contact_page
+    )
+
+
+def test_saving_a_company_unchanged_keeps_a_technology_with_a_comma_whole(sales_a, client_for):
+    client = client_for(sales_a)
+    company = CompanyFactory(
+        owner=sales_a,
+        technologies=["Foo, Inc.", "SAP"],
+        **{name: value for name, value in VALID_COMPANY.items() if name != "lifecycle_stage"},
+    )
+    url = reverse("crm:company-edit", args=[company.pk])
+    typed = client.get(url).context["form"]["technologies"].value()
+
+    response = client.post(
+        url, {**VALID_COMPANY, "owner": sales_a.pk, "technologies": "Foo, Inc., SAP"}
+    )
+
+    assert response.status_code == 302
+    assert typed == "Foo, Inc., SAP"
+    company.refresh_from_db()
+    assert company.technologies == ["Foo, Inc.", "SAP"]

@@ -24,6 +24,7 @@ from django.utils.translation import override
 
 from koers.core.models import User
 from koers.core.services import check_can_edit_records
+from koers.crm import normalise
 from koers.dataio import cleaning, sources, targets
 from koers.dataio.files import import_folder, job_path, job_source
 from koers.dataio.models import ImportJob, ImportMapping, ImportRejection
@@ -117,8 +118,9 @@ def import_job_configure(
     if job.status not in (ImportJob.Status.UPLOADED, ImportJob.Status.CHECKED):
         raise ValidationError(_("This import has already started."))
     target = targets.get(job.target)
-    known = {target_field.name for target_field in target.fields}
-    if len(mapping) != len(job.headers) or set(mapping) - known - {""}:
+    if len(mapping) != len(job.headers) or not all(
+        name == "" or target.knows(name) for name in mapping
+    ):
         raise ValidationError({"mapping": _("Choose a field for each column, or skip it.")})
     chosen = [name for name in mapping if name]
     twice = {name for name in chosen if chosen.count(name) > 1}
@@ -126,6 +128,12 @@ def import_job_configure(
     if twice:
         labels = ", ".join(str(target.field(name).label) for name in sorted(twice))
         errors.append(_("Each field can take one column; chosen more than once: %s.") % labels)
+    custom = [name for name in chosen if targets.custom_name(name) is not None]
+    if len(custom) > normalise.MAX_CUSTOM_FIELDS:
+        errors.append(
+            _("At most %(count)d columns can go into custom fields (chosen: %(given)d).")
+            % {"count": normalise.MAX_CUSTOM_FIELDS, "given": len(custom)}
+        )
     missing = [
         target_field
         for target_field in target.fields
@@ -195,7 +203,12 @@ def import_job_start(*, actor: User, job: ImportJob) -> None:
     transaction.on_commit(lambda: tasks.import_job_run(job.pk))
 
 
-def _clean(target: targets.Target, columns: list[tuple[int, targets.Field]], row) -> tuple:
+def _clean(
+    target: targets.Target,
+    columns: list[tuple[int, targets.Field]],
+    row,
+    custom_names: dict[str, str],
+) -> tuple:
     """The row's values by field, and a reason when it cannot be imported."""
     if row.error:
         return None, row.error
@@ -219,6 +232,10 @@ def _clean(target: targets.Target, columns: list[tuple[int, targets.Field]], row
         except ValidationError as error:
             errors.append(f"{capfirst(field.label)}: {' '.join(error.messages)}")
             failed.add(field.name)
+    # The custom field columns go into one dict, as the record keeps them.
+    custom = {name: values.pop(mapped) for mapped, name in custom_names.items() if mapped in values}
+    if custom:
+        values["custom_fields"] = custom
     for field in target.fields:
         if field.required and not values.get(field.name) and not errors:
             errors.append(_("%(field)s: this row has none.") % {"field": capfirst(field.label)})
@@ -245,11 +262,16 @@ def _process(job: ImportJob, batch: list, *, write: bool, state: dict) -> BatchO
     order = {field.name: position for position, field in enumerate(target.fields)}
     columns = sorted(
         ((index, target.field(name)) for index, name in enumerate(job.mapping) if name),
-        key=lambda column: order[column[1].name],
+        key=lambda column: order.get(column[1].name, len(order)),  # custom fields last
     )
+    custom_names = {
+        field.name: name
+        for _index, field in columns
+        if (name := targets.custom_name(field.name)) is not None
+    }
     clean_rows, rejected = [], []
     for row in batch:
-        values, error = _clean(target, columns, row)
+        values, error = _clean(target, columns, row, custom_names)
         if error:
             rejected.append((row.number, error, row.values))
         else:

@@ -18,7 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from koers.core.models import AuditEntry, User
-from koers.core.services import audit_diff, audit_record, audit_snapshot, check_can_edit_records
+from koers.core.services import audit_diff, audit_record, check_can_edit_records
+from koers.crm import normalise
 from koers.crm.models import Company, Contact, TrashableModel
 from koers.crm.selectors import company_visible_to, contact_visible_to
 from koers.crm.services import (
@@ -28,6 +29,7 @@ from koers.crm.services import (
     contact_update,
     record_delete,
     record_restore,
+    record_snapshot,
 )
 from koers.dataio.models import Merge
 from koers.dataio.selectors import related_foreign_keys
@@ -68,11 +70,34 @@ KINDS = {
 }
 
 
+def _technologies_of_both(survivor: list[str], merged: list[str]) -> list[str]:
+    known = {name.casefold() for name in survivor}
+    return [*survivor, *(name for name in merged if name.casefold() not in known)]
+
+
+# Fields whose values from both records are kept, rather than one picked, with the most
+# one record may hold.
+COMBINED: dict[str, tuple[Callable[[Any, Any], Any], int]] = {
+    "technologies": (_technologies_of_both, normalise.MAX_TECHNOLOGIES),
+    "custom_fields": (lambda survivor, merged: {**merged, **survivor}, normalise.MAX_CUSTOM_FIELDS),
+}
+
+
+def fits_combined(name: str, first: Any, second: Any) -> bool:
+    """Whether one record can keep the values of a combined field from both, whichever
+    survives: when together they hold more than one record may, a person picks one
+    record's instead."""
+    combine, limit = COMBINED[name]
+    return max(len(combine(first, second)), len(combine(second, first))) <= limit
+
+
 def _stored(instance: models.Model, name: str) -> Any:
     """A field's value as the database keeps it, in a form JSON holds (a related record
     as its id, a date as ISO text)."""
     value = getattr(instance, instance._meta.get_field(name).attname)
-    return value if value is None or isinstance(value, bool | int | str) else str(value)
+    if value is None or isinstance(value, bool | int | float | str | list | dict):
+        return value
+    return str(value)
 
 
 def _restore(instance: models.Model, name: str, value: Any) -> None:
@@ -163,6 +188,27 @@ def _merge(
             values["parent"] = None  # it would become its own parent
     elif merged.do_not_call:
         values["do_not_call"] = True  # an objection outlives the merge
+    # What either record knew stays known: the survivor's technologies and custom fields,
+    # with those only the merged record has added (unless the values say otherwise).
+    for name, (combine, limit) in COMBINED.items():
+        if name in spec.fields and name not in values:
+            combined = combine(getattr(survivor, name), getattr(merged, name))
+            if len(combined) > limit:
+                raise ValidationError(
+                    {
+                        name: _(
+                            "Together the two records have %(given)d %(field)s, more than "
+                            "the %(count)d one record may have: choose one record's."
+                        )
+                        % {
+                            "given": len(combined),
+                            "field": spec.model._meta.get_field(name).verbose_name,
+                            "count": limit,
+                        }
+                    }
+                )
+            if combined != getattr(survivor, name):
+                values[name] = combined
 
     before = {name: _stored(survivor, name) for name in [*spec.fields, *spec.derived]}
     survivor = spec.update(actor=actor, **{spec.argument: survivor}, **values)
@@ -272,10 +318,10 @@ def merge_undo(*, actor: User, merge: Merge) -> Merge:
         # Only rows that still point at the survivor: one moved on since stays where it is.
         _repoint(related, key, ids, to_id=merged.pk, **{key.attname: survivor.pk})
 
-    before = audit_snapshot(survivor, spec.fields)
+    before = record_snapshot(survivor, spec.fields)
     for name, value in merge.survivor_before.items():
         _restore(survivor, name, value)
-    changes = audit_diff(before, audit_snapshot(survivor, spec.fields))
+    changes = audit_diff(before, record_snapshot(survivor, spec.fields))
     if merge.survivor_before:
         survivor.save(update_fields=[*merge.survivor_before, "updated_at"])
     audit_record(

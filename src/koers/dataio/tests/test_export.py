@@ -427,3 +427,11 @@ def test_list_page_offers_its_export_with_the_current_filters(
     assert 'data-testid="export-menu"' in html
     for file_format in ("csv", "xlsx"):
         assert f'href="{export_url(list_name, file_format, "q=bouw&amp;owner=me")}"' in html
+
+
+def test_company_export_holds_the_technologies_as_an_import_reads_them(client_for, sales_a):
+    CompanyFactory(owner=sales_a, name="Veldhuis", technologies=["Exact Online", "SAP"])
+
+    rows = download(client_for(sales_a), "companies", "csv")
+
+    assert column(rows, "Technologies") == ["Exact Online, SAP"]

@@ -118,3 +118,27 @@ def test_a_running_import_shows_its_progress_and_asks_again(client_for, sales_a)
     assert "500 of 1000 rows" in page
     assert 'hx-trigger="every 1s"' in page
     assert "<html" not in page  # only the part that refreshes
+
+
+def test_the_mapping_step_offers_each_column_as_a_custom_field(
+    client_for, sales_a, django_capture_on_commit_callbacks
+):
+    client = client_for(sales_a)
+    _upload(client, b"Achternaam;Leeftijd;Regio\nJansen;41;Noord\nBakker;1,5;\n")
+    job = ImportJob.objects.get()
+    url = reverse("dataio:import-mapping", args=[job.pk])
+
+    page = client.get(url).content.decode()
+
+    assert job.mapping == ["last_name", "", ""]  # unknown headers stay unmapped
+    assert '<option value="custom:Leeftijd">Custom field “Leeftijd”</option>' in page
+    assert '<option value="custom:Regio">Custom field “Regio”</option>' in page
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            url,
+            {"column-0": "last_name", "column-1": "custom:Leeftijd", "column-2": "custom:Regio"},
+        )
+    job.refresh_from_db()
+    assert (job.status, job.preview["create"], job.preview["reject"]) == ("checked", 2, 0)
+    page = client.get(url).content.decode()
+    assert '<option value="custom:Leeftijd" selected>' in page

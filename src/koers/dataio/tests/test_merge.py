@@ -2,6 +2,7 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
+from django.utils import translation
 
 from koers.activities import services as activity_services
 from koers.activities.models import AccountTeamMember, Activity
@@ -355,4 +356,116 @@ def test_two_companies_are_merged_on_their_pair_page(sales_a, company_a, client_
     company_a.refresh_from_db()
     assert company_a.name == "Veldhuis Techniek"
     assert Contact.objects.get(pk=person.pk).company == company_a
+    assert Company.objects.get(pk=other.pk).is_deleted
+
+
+def test_a_company_merge_keeps_the_technologies_and_custom_fields_of_both_and_undoes(
+    sales_a, company_a, client_for
+):
+    Company.objects.filter(pk=company_a.pk).update(
+        technologies=["Exact Online", "SAP"], custom_fields={"vestigingen": 3, "regio": "Noord"}
+    )
+    other = CompanyFactory(
+        owner=sales_a,
+        name="Veldhuis Techniek",
+        technologies=["sap", "HubSpot"],
+        custom_fields={"vestigingen": 4, "branche": "bouw"},
+    )
+    client = client_for(sales_a)
+    url = reverse("dataio:duplicate-pair", args=["company", company_a.pk, other.pk])
+
+    page = client.get(url).content.decode()
+    assert "Exact Online, SAP" in page
+    assert "branche: bouw; vestigingen: 4" in page
+    assert "Both records&#x27; values are kept." in page
+    client.post(url, {"survivor": str(company_a.pk), "name": "first"})
+
+    company_a.refresh_from_db()
+    assert company_a.technologies == ["Exact Online", "SAP", "HubSpot"]
+    assert company_a.custom_fields == {"vestigingen": 3, "regio": "Noord", "branche": "bouw"}
+
+    merge_undo(actor=sales_a, merge=Merge.objects.get())
+
+    company_a.refresh_from_db()
+    assert company_a.technologies == ["Exact Online", "SAP"]
+    assert company_a.custom_fields == {"vestigingen": 3, "regio": "Noord"}
+    technologies = [changes.get("technologies") for changes in _audit(company_a, "updated")]
+    assert ["Exact Online, SAP", "Exact Online, SAP, HubSpot"] in technologies  # merged
+    assert ["Exact Online, SAP, HubSpot", "Exact Online, SAP"] in technologies  # undone
+
+
+def test_a_contact_merge_takes_the_custom_fields_asked_for(sales_a, pair):
+    survivor, merged = pair
+    Contact.objects.filter(pk=survivor.pk).update(custom_fields={"leeftijd": 40})
+    Contact.objects.filter(pk=merged.pk).update(custom_fields={"leeftijd": 41, "regio": "Oost"})
+    survivor.refresh_from_db()
+
+    contact_merge(
+        actor=sales_a, survivor=survivor, merged=merged, values={"custom_fields": {"leeftijd": 41}}
+    )
+
+    survivor.refresh_from_db()
+    assert survivor.custom_fields == {"leeftijd": 41}
+
+
+def test_a_merge_past_the_limit_of_custom_fields_asks_for_one_record_and_takes_it(
+    sales_a, company_a
+):
+    own = {f"eigen {n}": n for n in range(30)}
+    Company.objects.filter(pk=company_a.pk).update(custom_fields=own)
+    company_a.refresh_from_db()
+    other = CompanyFactory(
+        owner=sales_a, name="Veldhuis Techniek", custom_fields={f"ander {n}": n for n in range(30)}
+    )
+
+    with translation.override("en"), pytest.raises(ValidationError) as refused:
+        company_merge(actor=sales_a, survivor=company_a, merged=other, values={})
+    company_merge(actor=sales_a, survivor=company_a, merged=other, values={"custom_fields": own})
+
+    assert refused.value.message_dict == {
+        "custom_fields": [
+            "Together the two records have 60 custom fields, more than the 50 one record "
+            "may have: choose one record's."
+        ]
+    }
+    company_a.refresh_from_db()
+    assert company_a.custom_fields == own
+    assert Company.objects.get(pk=other.pk).is_deleted
+
+
+def test_the_pair_page_lets_one_pick_technologies_and_custom_fields_past_the_limit(
+    sales_a, company_a, client_for
+):
+    mine, theirs = [f"Mijn {n}" for n in range(30)], [f"Hun {n}" for n in range(30)]
+    Company.objects.filter(pk=company_a.pk).update(
+        technologies=mine, custom_fields={f"eigen {n}": n for n in range(30)}
+    )
+    other = CompanyFactory(
+        owner=sales_a,
+        name="Veldhuis Techniek",
+        technologies=theirs,
+        custom_fields={f"ander {n}": n for n in range(30)},
+    )
+    client = client_for(sales_a)
+    url = reverse("dataio:duplicate-pair", args=["company", company_a.pk, other.pk])
+
+    page = client.get(url).content.decode()
+    response = client.post(
+        url,
+        {
+            "survivor": str(company_a.pk),
+            "name": "first",
+            "technologies": "first",
+            "custom_fields": "second",
+        },
+    )
+
+    assert page.count("Together these hold more than 50, the most one record may have") == 4
+    assert 'name="technologies" value="second"' in page
+    assert 'name="custom_fields" value="second"' in page
+    assert "Both records&#x27; values are kept." not in page
+    assert response.status_code == 302
+    company_a.refresh_from_db()
+    assert company_a.technologies == mine
+    assert company_a.custom_fields == {f"ander {n}": n for n in range(30)}
     assert Company.objects.get(pk=other.pk).is_deleted

@@ -18,10 +18,16 @@ from koers.core.paging import PAGE_SIZES, ListPage, page_number, page_size
 from koers.core.services import check_can_edit_records
 from koers.crm.models import Company, Contact
 from koers.crm.selectors import company_get_for_user, contact_get_for_user
-from koers.crm.services import COMPANY_FIELDS, CONTACT_FIELDS
+from koers.crm.services import COMPANY_FIELDS, CONTACT_FIELDS, record_value_text
 from koers.dataio import selectors
 from koers.dataio.models import Merge
-from koers.dataio.services.merges import company_merge, contact_merge, merge_undo
+from koers.dataio.services.merges import (
+    COMBINED,
+    company_merge,
+    contact_merge,
+    fits_combined,
+    merge_undo,
+)
 
 FIRST, SECOND = "first", "second"
 # Per kind: how one record is loaded for the user, the fields a person picks, and the merge.
@@ -42,6 +48,9 @@ class FieldChoice:
     differs: bool
     picked: str
     note: str = ""
+    # A combined field (technologies, custom fields) with more values in both records than
+    # one may keep: the picked record's are sent whichever it is, or the merge combines them.
+    is_one_sided: bool = False
 
 
 def _kind(value: str) -> str:
@@ -86,11 +95,13 @@ def _shown(record: Company | Contact, name: str) -> str:
         return _("Yes") if value else _("No")
     if isinstance(value, date | datetime):
         return formats.date_format(value)
-    return str(value)
+    return record_value_text(value)
 
 
 def _raw(record: Company | Contact, name: str) -> Any:
     value = record._meta.get_field(name).value_from_object(record)
+    if isinstance(value, list | dict):
+        return record_value_text(value)
     return str(value) if value is not None else ""
 
 
@@ -104,16 +115,26 @@ def _choices(
     for name in fields:
         a, b = _raw(first, name), _raw(second, name)
         default = newer if a and b else (SECOND if b and not a else FIRST)
-        note = ""
+        note, differs, is_one_sided = "", a != b, False
         if name == "do_not_call" and (first.do_not_call or second.do_not_call):
-            note = _("Someone who objected to calls stays that way after merging.")
+            note, differs = _("Someone who objected to calls stays that way after merging."), False
+        elif name in COMBINED and a and b and a != b:
+            if fits_combined(name, getattr(first, name), getattr(second, name)):
+                note, differs = _("Both records' values are kept."), False
+            else:
+                is_one_sided = True
+                note = _(
+                    "Together these hold more than %(count)d, the most one record may have: "
+                    "choose one record's."
+                ) % {"count": COMBINED[name][1]}
         rows.append(
             FieldChoice(
                 name=name,
                 label=str(first._meta.get_field(name).verbose_name),
                 first=_shown(first, name),
                 second=_shown(second, name),
-                differs=a != b and not note,
+                differs=differs,
+                is_one_sided=is_one_sided,
                 picked=picked.get(name) if picked.get(name) in (FIRST, SECOND) else default,
                 note=note,
             )
@@ -140,9 +161,9 @@ def duplicate_pair(request: HttpRequest, kind: str, first: int, second: int) -> 
         survivor, merged = records if survivor_id == records[0].pk else records[::-1]
         taken_from = {FIRST: records[0], SECOND: records[1]}
         values = {
-            choice.name: getattr(merged, choice.name)
+            choice.name: getattr(taken_from[choice.picked], choice.name)
             for choice in choices
-            if choice.differs and taken_from[choice.picked] is merged
+            if choice.differs and (taken_from[choice.picked] is merged or choice.is_one_sided)
         }
         try:
             done = merge(actor=request.user, survivor=survivor, merged=merged, values=values)

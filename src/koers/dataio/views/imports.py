@@ -63,15 +63,18 @@ def job_mapping(request: HttpRequest, pk: int) -> HttpResponse:
             imports.import_job_check_queue(actor=request.user, job=job)
             return redirect("dataio:import-detail", job.pk)
     samples = selectors.import_job_sample_rows(job=job, count=SAMPLE_ROWS)
-    columns = [
-        {
-            "index": index,
-            "header": header,
-            "field": job.mapping[index] if index < len(job.mapping) else "",
-            "samples": [row.values[index] for row in samples if index < len(row.values)],
-        }
-        for index, header in enumerate(job.headers)
-    ]
+    columns = []
+    for index, header in enumerate(job.headers):
+        field = job.mapping[index] if index < len(job.mapping) else ""
+        columns.append(
+            {
+                "index": index,
+                "header": header,
+                "field": field,
+                "samples": [row.values[index] for row in samples if index < len(row.values)],
+                "custom_fields": _custom_choices(target, header, field),
+            }
+        )
     return render(
         request,
         "dataio/import_mapping.html",
@@ -83,6 +86,15 @@ def job_mapping(request: HttpRequest, pk: int) -> HttpResponse:
             "errors": errors,
         },
     )
+
+
+def _custom_choices(target: targets.Target, header: str, field: str) -> list[tuple[str, str]]:
+    """The custom fields a column can go into: one named as its header, and the one a saved
+    mapping chose, as (mapping value, name)."""
+    offered = [target.custom_choice(header)]
+    if targets.custom_name(field) is not None and target.knows(field):
+        offered.append(field)
+    return [(name, targets.custom_name(name)) for name in dict.fromkeys(offered) if name]
 
 
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
