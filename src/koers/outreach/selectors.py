@@ -73,13 +73,23 @@ ROLE_RANK = Case(
 )
 
 
+# The orders an agent may call in: the usual one, or the highest predicted chance to become
+# a customer first (scoring's nightly prediction; unscored people last).
+CALL_ORDERS = ("", "chance")
+
+
 def call_list(
-    *, campaign: CallCampaign, today: date | None = None, now: datetime | None = None
+    *,
+    campaign: CallCampaign,
+    today: date | None = None,
+    now: datetime | None = None,
+    order: str = "",
 ) -> QuerySet[CallListEntry]:
     """The people of the campaign who may be called now, in the order to call them.
 
     Every rule of koers.outreach.rules holds for every entry, evaluated at this moment:
-    a list built last month does not call someone who objected yesterday.
+    a list built last month does not call someone who objected yesterday. Call-backs that
+    have come due always come first.
     """
     today = today or timezone.localdate()
     now = now or timezone.now()
@@ -102,18 +112,32 @@ def call_list(
             ),
             stage_rank=STAGE_RANK,
             role_rank=ROLE_RANK,
+            chance=F("contact__conversion__probability"),
+            chance_grade=F("contact__conversion__grade"),
         )
         .select_related("contact", "contact__company")
-        .order_by("due_back", "attempts", "stage_rank", "role_rank", "id")
+        .order_by(
+            "due_back",
+            *([F("chance").desc(nulls_last=True)] if order == "chance" else []),
+            "attempts",
+            "stage_rank",
+            "role_rank",
+            "id",
+        )
     )
 
 
 def next_entry(
-    *, campaign: CallCampaign, agent: User, today: date | None = None, now: datetime | None = None
+    *,
+    campaign: CallCampaign,
+    agent: User,
+    today: date | None = None,
+    now: datetime | None = None,
+    order: str = "",
 ) -> CallListEntry | None:
     """The person this agent calls next: the one on their screen, else the first free one."""
     now = now or timezone.now()
-    entries = call_list(campaign=campaign, today=today, now=now)
+    entries = call_list(campaign=campaign, today=today, now=now, order=order)
     mine = entries.filter(claimed_by=agent, claimed_until__gt=now).first()
     if mine is not None:
         return mine

@@ -16,6 +16,16 @@ from koers.outreach import rules, selectors, services
 from koers.outreach.forms import FILTER_FIELDS, CampaignForm, OutcomeForm
 from koers.outreach.models import CallCampaign
 
+NEXT_UP = 10  # people the campaign page shows from the top of the call list
+
+
+def _call_order(request: HttpRequest) -> str:
+    """The agent's chosen calling order, kept for the session once chosen."""
+    chosen = request.GET.get("order")
+    if chosen in selectors.CALL_ORDERS:
+        request.session["call_order"] = chosen
+    return request.session.get("call_order", "")
+
 
 def campaign_list(request: HttpRequest) -> HttpResponse:
     return render(
@@ -59,6 +69,7 @@ def campaign_form(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = selectors.campaign_get_for_user(user=request.user, pk=pk)
     results = selectors.campaign_results(campaign=campaign)
+    order = _call_order(request)
     return render(
         request,
         "outreach/campaign_detail.html",
@@ -78,6 +89,8 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "filter_labels": _filter_labels(campaign),
             "history": audit_trail_for(instance=campaign),
             "statuses": CallCampaign.Status,
+            "order": order,
+            "next_up": list(selectors.call_list(campaign=campaign, order=order)[:NEXT_UP]),
         },
     )
 
@@ -140,8 +153,9 @@ def call_screen(request: HttpRequest, pk: int, form: OutcomeForm | None = None) 
     """The agent's screen: the next person to call, why it is allowed, the script."""
     campaign = selectors.campaign_get_for_user(user=request.user, pk=pk)
     entry = None
+    order = _call_order(request)
     if campaign.status == CallCampaign.Status.ACTIVE:
-        entry = selectors.next_entry(campaign=campaign, agent=request.user)
+        entry = selectors.next_entry(campaign=campaign, agent=request.user, order=order)
         if entry is not None:
             services.entry_claim(actor=request.user, entry=entry)
     today = timezone.localdate()
@@ -157,6 +171,7 @@ def call_screen(request: HttpRequest, pk: int, form: OutcomeForm | None = None) 
             "form": form or OutcomeForm(),
             "left": selectors.call_list(campaign=campaign, today=today).count(),
             "today": today,
+            "order": order,
         },
         status=400 if form is not None else 200,
     )

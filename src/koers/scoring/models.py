@@ -1,7 +1,7 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from koers.crm.models import Contact
+from koers.crm.models import Company, Contact
 from koers.tracking.models import Event
 
 
@@ -103,3 +103,140 @@ class ScoreHistory(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contact_id} {self.day}: {self.score:.1f}"
+
+
+class IcpCriterion(models.Model):
+    """One line of the Ideal Customer Profile: a company attribute, the values that fit,
+    and how much a match weighs. A company's fit is the weight it earns as a share of what
+    an ideal company could earn, 0–100 (see scoring.fit)."""
+
+    class Attribute(models.TextChoices):
+        INDUSTRY = "industry", _("Industry (SBI)")
+        EMPLOYEE_BAND = "employee_band", _("Employees")
+        REVENUE_BAND = "revenue_band", _("Annual revenue")
+        COUNTRY = "country", _("Country")
+        REGION = "region", _("Region (postcode area)")
+        TECHNOLOGY = "technology", _("Technology")
+        CUSTOM = "custom", _("Custom field")
+
+    attribute = models.CharField(_("attribute"), max_length=20, choices=Attribute.choices)
+    # The custom field's name, for the CUSTOM attribute.
+    field = models.CharField(_("custom field"), max_length=100, blank=True)
+    values = models.JSONField(
+        _("values that fit"), default=list, blank=True, help_text=_("Any of these matches.")
+    )
+    # For numeric custom fields: a range instead of values (either end may be open).
+    minimum = models.FloatField(_("at least"), null=True, blank=True)
+    maximum = models.FloatField(_("at most"), null=True, blank=True)
+    weight = models.SmallIntegerField(
+        _("weight"), help_text=_("From -10 (a poor fit) to 10 (what our best customers share).")
+    )
+
+    class Meta:
+        verbose_name = _("ICP criterion")
+        verbose_name_plural = _("ICP criteria")
+        ordering = ["-weight", "attribute", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_attribute_display()} ({self.weight:+d})"
+
+
+class CompanyFit(models.Model):
+    """How closely a company matches the Ideal Customer Profile; its contacts share it."""
+
+    company = models.OneToOneField(
+        Company, primary_key=True, on_delete=models.CASCADE, related_name="fit"
+    )
+    score = models.PositiveSmallIntegerField()  # 0–100
+    grade = models.CharField(max_length=1)  # A–D
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["grade", "-score"], name="company_fit_grade")]
+
+    def __str__(self) -> str:
+        return f"{self.company_id}: {self.grade} {self.score}"
+
+
+class ConversionModel(models.Model):
+    """A predictive model trained on the team's own won and lost history, with the
+    figures its model card shows. The newest ready one scores contacts."""
+
+    class Status(models.TextChoices):
+        READY = "ready", _("Ready")
+        TOO_LITTLE = "too_little", _("Too little history")
+
+    trained_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices)
+    rows = models.PositiveIntegerField(default=0)
+    positives = models.PositiveIntegerField(default=0)
+    # Cross-validated figures, and the model card's tables (see scoring.predict).
+    card = models.JSONField(default=dict)
+    # The fitted model (scoring.predict.Trained), pickled; only Koers writes it.
+    fitted = models.BinaryField(null=True)
+
+    class Meta:
+        get_latest_by = "trained_at"
+
+    def __str__(self) -> str:
+        return f"{self.trained_at:%Y-%m-%d %H:%M} ({self.status})"
+
+
+class ConversionScore(models.Model):
+    """A contact's predicted chance to become a customer, by the model that scored it."""
+
+    contact = models.OneToOneField(
+        Contact, primary_key=True, on_delete=models.CASCADE, related_name="conversion"
+    )
+    probability = models.FloatField()
+    grade = models.CharField(max_length=1)  # A–D, by the model's training distribution
+    model = models.ForeignKey(
+        ConversionModel, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    scored_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["-probability"], name="conversion_probability")]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id}: {self.probability:.3f}"
+
+
+class ScoringJob(models.Model):
+    """A long scoring run in the background, with its progress for the page that started
+    it: fitting every company to the ICP, training the model, or scoring every contact."""
+
+    class Kind(models.TextChoices):
+        FIT = "fit", _("Fit scores")
+        TRAIN = "train", _("Training the predictive model")
+        PREDICT = "predict", _("Predicting conversion")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Waiting")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    message = models.CharField(max_length=300, blank=True)
+    created_by = models.ForeignKey(
+        "core.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.status}"
+
+    @property
+    def progress(self) -> int:
+        """Percentage done, for the progress bar."""
+        if self.status == self.Status.DONE:
+            return 100
+        return min(99, self.done * 100 // self.total) if self.total else 0

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from koers.core.forms import save_with
 from koers.scoring import services
 from koers.scoring.forms import EngagementSettingsForm, RuleForm
-from koers.scoring.models import EngagementRule, EngagementSettings
+from koers.scoring.models import EngagementRule, EngagementSettings, ScoringJob
 
 RECOMPUTING = gettext_lazy("All scores are being recomputed; this takes a moment.")
 
@@ -105,3 +105,12 @@ def recompute(request: HttpRequest) -> HttpResponse:
     services.scores_recompute_queue(actor=request.user)
     messages.success(request, RECOMPUTING)
     return redirect("scoring:rules")
+
+
+def job(request: HttpRequest, pk: int) -> HttpResponse:
+    """A scoring job's progress, polled by the page that started it. Only those who may
+    change scoring follow jobs: a job's message counts over every company."""
+    services.check_may_change_scoring(request.user)
+    return render(
+        request, "scoring/partials/job_status.html", {"job": get_object_or_404(ScoringJob, pk=pk)}
+    )
