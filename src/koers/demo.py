@@ -89,7 +89,11 @@ def _audit_created(records, fields, actor_of) -> list[AuditEntry]:
             object_repr=str(record)[:200],
             changes=audit_diff(
                 {},
-                {k: v for k, v in audit_snapshot(record, fields).items() if v not in (None, "")},
+                {
+                    k: v
+                    for k, v in audit_snapshot(record, fields).items()
+                    if v not in (None, "", "{}", "[]")
+                },
             ),
         )
         for record in records
@@ -130,6 +134,7 @@ def load(*, companies: int = 300, seed: int = 2026) -> dict[str, int]:
             company.owner = users["eva"]
         else:
             company.owner = rng.choice(team)
+        company.technologies = rng.sample(TECHNOLOGIES, k=rng.choice([0, 1, 1, 2, 3]))
         built.append(company)
     created_companies = Company.objects.bulk_create(built)
 
@@ -162,6 +167,7 @@ def load(*, companies: int = 300, seed: int = 2026) -> dict[str, int]:
     _load_account_teams(users=users, companies=created_companies)
     calls = _load_call_campaign(users=users, rng=rng, now=now)
     events = _load_tracking(users=users, contacts=created_contacts, rng=rng, now=now)
+    _load_scoring(now=now)
     database_optimize()
     return {
         "users": len(users),
@@ -174,11 +180,16 @@ def load(*, companies: int = 300, seed: int = 2026) -> dict[str, int]:
     }
 
 
+# Software the demo's companies use, for the ICP's technology criterion.
+TECHNOLOGIES = ["Exact Online", "AFAS", "Twinfield", "Salesforce", "SAP", "Microsoft 365"]
+
+
 # What the timelines say: kind, direction, outcome, subject.
 PAST_ACTIVITIES = [
     ("call", "outbound", "conversation", "Kennismaking: planning nu nog in Excel"),
     ("call", "outbound", "no_answer", "Niet bereikt"),
     ("call", "outbound", "voicemail", "Voicemail ingesproken"),
+    ("call", "outbound", "not_interested", "Geen interesse: planning net vernieuwd"),
     ("call", "inbound", "conversation", "Vraag over koppeling met Exact Online"),
     ("email", "outbound", "", "Offerte en productsheet gestuurd"),
     ("email", "inbound", "", "Reactie: wil graag een demo voor het MT"),
@@ -585,3 +596,13 @@ def _load_tracking(*, users, contacts, rng, now) -> int:
     Event.objects.bulk_create(events, batch_size=2000)
     scores_recompute(at=now)
     return len(events)
+
+
+def _load_scoring(*, now) -> None:
+    """An Ideal Customer Profile with every company's fit, and a predictive model trained
+    on the demo's won and lost history that scores the open contacts."""
+    from koers.scoring import conversion, fit
+
+    fit.icp_demo_setup()
+    conversion.model_train(at=now)
+    conversion.conversions_predict(at=now)
