@@ -187,8 +187,8 @@ def child(out: Path) -> int:
     train, test = order[:cut], order[cut:]
     split = {}
     for name, fitter in fitters.items():
-        score = fitter(predict._take(values, train), label[train])
-        split[name] = predict.figures(score(predict._take(values, test)), label[test])
+        score = fitter(predict.subset(values, train), label[train])
+        split[name] = predict.figures(score(predict.subset(values, test)), label[test])
     print(f"  cv {cross['model']['auc']:.4f} vs {cross['baseline']['auc']:.4f}", flush=True)
     card = conversion.model_train().card
 

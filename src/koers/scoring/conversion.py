@@ -106,7 +106,7 @@ def _time_split(records: predict.Records, values: dict, fitter) -> dict | None:
     label = records.label
     if len(set(label[train].tolist())) < 2 or len(set(label[test].tolist())) < 2:
         return None
-    probability = fitter(predict._take(values, train), label[train])(predict._take(values, test))
+    probability = fitter(predict.subset(values, train), label[train])(predict.subset(values, test))
     return {**predict.figures(probability, label[test]), "train_rate": float(label[train].mean())}
 
 
@@ -114,7 +114,7 @@ def _importance(trained: predict.Trained, values: dict, sample: int = 5000) -> l
     """Features by their mean absolute push on a sample of records, largest first."""
     count = len(next(iter(values.values())))
     rows = np.random.default_rng(predict.SEED).choice(count, min(sample, count), replace=False)
-    pushes = np.abs(trained.contributions(trained.matrix(predict._take(values, rows)))).mean(0)
+    pushes = np.abs(trained.contributions(trained.matrix(predict.subset(values, rows)))).mean(0)
     ranked = sorted(zip(trained.features, pushes.tolist(), strict=True), key=lambda x: -x[1])
     return [{"name": feature.name, "importance": push} for feature, push in ranked]
 
@@ -126,7 +126,7 @@ def _recent_drift(records: predict.Records, values: dict, trained: predict.Train
     return _drift_summary(
         trained,
         reference=predict.mix(trained, values),
-        values=predict._take(values, recent),
+        values=predict.subset(values, recent),
         rate=float(records.label[recent].mean()),
         train_rate=float(records.label.mean()),
     )
@@ -206,7 +206,7 @@ def conversions_predict(*, report: Report = _quiet, at: datetime | None = None) 
             probability = trained.probability(trained.matrix(values))
             _scores_write(records.ids, probability, trained, model_id=model.pk, at=at)
             scored += len(records.ids)
-            sample.append(predict._take(values, np.arange(min(len(records.ids), 2000))))
+            sample.append(predict.subset(values, np.arange(min(len(records.ids), 2000))))
         report(step + 1, len(starts))
     # Those no longer open go; by who they are now, not by when they were scored, so that
     # two runs at once never delete each other's fresh scores.

@@ -514,26 +514,11 @@ def _snapshot(criterion: IcpCriterion) -> dict[str, Any]:
 
 
 @transaction.atomic
-def criterion_create(
-    *,
-    actor: User,
-    attribute: str,
-    weight: int,
-    values: Iterable[Any] = (),
-    field: str = "",
-    minimum: float | None = None,
-    maximum: float | None = None,
-) -> IcpCriterion:
-    """Add a criterion to the profile; every company is fitted again."""
+def criterion_create(*, actor: User, **fields: Any) -> IcpCriterion:
+    """Add a criterion to the profile (the fields of criterion_clean); every company is
+    fitted again."""
     check_may_change_icp(actor)
-    cleaned = criterion_clean(
-        attribute=attribute,
-        weight=weight,
-        values=values,
-        field=field,
-        minimum=minimum,
-        maximum=maximum,
-    )
+    cleaned = criterion_clean(**fields)
     criterion = IcpCriterion.objects.create(**cleaned)
     audit_record(
         actor=actor,
@@ -546,27 +531,10 @@ def criterion_create(
 
 
 @transaction.atomic
-def criterion_update(
-    *,
-    actor: User,
-    criterion: IcpCriterion,
-    attribute: str,
-    weight: int,
-    values: Iterable[Any] = (),
-    field: str = "",
-    minimum: float | None = None,
-    maximum: float | None = None,
-) -> IcpCriterion:
+def criterion_update(*, actor: User, criterion: IcpCriterion, **fields: Any) -> IcpCriterion:
     """Change a criterion; when anything changed, every company is fitted again."""
     check_may_change_icp(actor)
-    cleaned = criterion_clean(
-        attribute=attribute,
-        weight=weight,
-        values=values,
-        field=field,
-        minimum=minimum,
-        maximum=maximum,
-    )
+    cleaned = criterion_clean(**fields)
     before = _snapshot(criterion)
     for name, value in cleaned.items():
         setattr(criterion, name, value)

@@ -612,7 +612,7 @@ class Trained:
         x = self.matrix({name: column[index : index + 1] for name, column in values.items()})
         pushes = self.contributions(x)[0]
         factors = [
-            Factor(feature.name, feature.label, _shown(feature, values[feature.name][index]), push)
+            Factor(feature.name, feature.label, _shown(values[feature.name][index]), push)
             for feature, push in zip(self.features, pushes.tolist(), strict=True)
             if abs(push) > 1e-9
         ]
@@ -643,7 +643,7 @@ class Trained:
         self.base_logodds = base
 
 
-def _shown(feature: Feature, value) -> str:
+def _shown(value) -> str:
     if isinstance(value, float):
         if math.isnan(value):
             return _("unknown")
@@ -687,7 +687,8 @@ def fit(values: dict[str, np.ndarray], label: np.ndarray, features: list[Feature
     return trained
 
 
-def _take(values: dict[str, np.ndarray], index: np.ndarray) -> dict[str, np.ndarray]:
+def subset(values: dict[str, np.ndarray], index: np.ndarray) -> dict[str, np.ndarray]:
+    """The given records' rows of every feature."""
     return {name: column[index] for name, column in values.items()}
 
 
@@ -733,7 +734,7 @@ def cross_validated(
     probability = np.zeros(len(label))
     splits = StratifiedKFold(folds, shuffle=True, random_state=SEED).split(label, label)
     for number, (train, test) in enumerate(splits, start=1):
-        probability[test] = fitter(_take(values, train), label[train])(_take(values, test))
+        probability[test] = fitter(subset(values, train), label[train])(subset(values, test))
         if report:
             report(number)
     return probability
