@@ -24,6 +24,7 @@ from koers.api.routers import (
     deals,
     events,
     imports,
+    marketing_campaigns,
     pipelines,
 )
 from koers.api.services import api_token_authenticate
@@ -139,3 +140,4 @@ api.add_router("/v1/activities", activities.router, tags=["activities"])
 api.add_router("/v1/events", events.router, tags=["events"])
 api.add_router("/v1/campaigns", campaigns.router, tags=["campaigns"])
 api.add_router("/v1/imports", imports.router, tags=["imports"])
+api.add_router("/v1/marketing-campaigns", marketing_campaigns.router, tags=["marketing campaigns"])

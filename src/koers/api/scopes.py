@@ -15,6 +15,7 @@ OBJECTS = {
     "campaigns": _("Call campaigns"),
     "imports": _("Imports"),
     "events": _("Events (visits, opens, usage)"),
+    "marketing_campaigns": _("Marketing campaigns"),
 }
 READ, WRITE = "read", "write"
 # Objects the API only reads. They get no write scope until they have write endpoints:

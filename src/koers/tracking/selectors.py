@@ -79,11 +79,13 @@ def lead_form_get_for_user(*, user: User, pk: int) -> LeadForm:
     return get_object_or_404(LeadForm.objects.select_related("site"), pk=pk)
 
 
-def campaign_list() -> QuerySet[Campaign]:
-    """Every campaign: campaigns are shared; who they reached follows record visibility."""
-    return Campaign.objects.select_related("owner").order_by(
-        F("starts_on").desc(nulls_last=True), "name", "id"
-    )
+def campaign_list(*, channel: str = "") -> QuerySet[Campaign]:
+    """Every campaign, or those of one channel: campaigns are shared; who they reached
+    follows record visibility."""
+    campaigns = Campaign.objects.select_related("owner")
+    if channel:
+        campaigns = campaigns.filter(channel=channel)
+    return campaigns.order_by(F("starts_on").desc(nulls_last=True), "name", "id")
 
 
 def campaign_get(*, pk: int) -> Campaign:

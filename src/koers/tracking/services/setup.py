@@ -205,17 +205,23 @@ def _campaign_apply(
     utm_campaign: str,
     owner: User | None,
 ) -> None:
+    # Every bad field at once, so a form or an API call can name them all.
+    errors = {}
+    if not name.strip():
+        errors["name"] = _("Give the campaign a name.")
+    if channel not in Campaign.Channel.values:
+        errors["channel"] = _("Choose one of the channels.")
     utm_campaign = utm_campaign.strip().lower()
     if utm_campaign:
         taken = Campaign.objects.filter(utm_campaign=utm_campaign).exclude(pk=campaign.pk)
         if taken.exists():
-            raise ValidationError(
-                {"utm_campaign": _("Another campaign already uses this UTM campaign value.")}
-            )
+            errors["utm_campaign"] = _("Another campaign already uses this UTM campaign value.")
     if starts_on and ends_on and ends_on < starts_on:
-        raise ValidationError({"ends_on": _("The campaign cannot end before it starts.")})
+        errors["ends_on"] = _("The campaign cannot end before it starts.")
     if spend < 0:
-        raise ValidationError({"spend": _("Spend cannot be negative.")})
+        errors["spend"] = _("Spend cannot be negative.")
+    if errors:
+        raise ValidationError(errors)
     campaign.name = name.strip()
     campaign.channel = channel
     campaign.starts_on, campaign.ends_on = starts_on, ends_on
