@@ -33,7 +33,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import URLValidator
 from django.db import models, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -250,12 +250,15 @@ def _queue_send(delivery_id: int) -> None:
 def webhook_deliveries_queue(
     *, event: str, record: models.Model, payload: dict[str, Any]
 ) -> list[WebhookDelivery]:
-    """Make a delivery of the event for each active subscription to it whose owner may see
-    the record, and queue the first attempts. Runs after the event's write committed."""
+    """Make a delivery of the event for each subscription to it whose owner may see the
+    record, and queue the first attempts. Runs after the event's write committed.
+
+    A subscription Koers paused because its receiver kept failing keeps its events: they
+    wait, and go out when its owner resumes it. One the owner paused gets nothing."""
     subscriptions = [
         subscription
         for subscription in WebhookSubscription.objects.filter(
-            is_active=True, owner__is_active=True
+            Q(is_active=True) | Q(paused_at__isnull=False), owner__is_active=True
         ).select_related("owner")
         # Few rows, and SQLite cannot look inside a JSON list: filtered here.
         if event in subscription.events
@@ -281,7 +284,8 @@ def webhook_deliveries_queue(
     with transaction.atomic():
         WebhookDelivery.objects.bulk_create(deliveries)
         for delivery in deliveries:
-            transaction.on_commit(functools.partial(_queue_send, delivery.pk))
+            if delivery.subscription.is_active:
+                transaction.on_commit(functools.partial(_queue_send, delivery.pk))
     return deliveries
 
 

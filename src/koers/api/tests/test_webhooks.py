@@ -343,6 +343,30 @@ def test_a_paused_webhook_gets_no_new_events_and_its_waiting_deliveries_go_out_o
     assert subscription.consecutive_failures == 0
 
 
+def test_events_while_koers_paused_a_failing_webhook_wait_and_go_out_on_resume(
+    sales_a, receiver, on_commit
+):
+    subscription = receiver.subscribe(sales_a, ["contact.created"])
+    subscription.is_active = False
+    subscription.paused_at = timezone.now()  # as after the last failed attempt
+    subscription.save()
+
+    with on_commit():
+        contact = crm_services.contact_create(actor=sales_a, last_name="Jansen")
+    [waiting] = WebhookDelivery.objects.filter(subscription=subscription)
+    assert waiting.status in webhooks.OPEN
+    tasks.webhook_deliveries_send_due()
+    assert receiver.received == []
+
+    webhooks.webhook_subscription_update(user=sales_a, subscription=subscription, is_active=True)
+    tasks.webhook_deliveries_send_due()
+    [got] = receiver.received
+    assert got.verified
+    assert got.body["data"]["id"] == contact.pk
+    waiting.refresh_from_db()
+    assert waiting.status == WebhookDelivery.Status.SUCCEEDED
+
+
 def test_private_addresses_are_refused_when_subscribing_and_when_sending(
     sales_a, receiver, on_commit, webhook_settings
 ):
