@@ -6,15 +6,13 @@ from datetime import datetime
 
 import numpy as np
 from django.db import connection, transaction
-from django.db.models import Max, Min, Q
+from django.db.models import Q
 from django.utils import timezone
 
-from koers.crm.models import Contact
 from koers.scoring import predict
 from koers.scoring.models import ConversionModel, ConversionScore
 
 Report = Callable[[int, int], None]
-BATCH = 50_000  # contacts per scoring step (by id range)
 # The model card warns above these: conversion twice as often (or half), or a feature
 # whose mix moved by a population stability index over 0.25 (the usual "shifted" mark).
 RATE_DRIFT = 2.0
@@ -194,20 +192,17 @@ def conversions_predict(*, report: Report = _quiet, at: datetime | None = None) 
         return 0
     model, trained = found
     at = at or timezone.now()
-    span = Contact.objects.aggregate(lo=Min("pk"), hi=Max("pk"))
-    if span["lo"] is None:
-        return 0
-    starts = range(span["lo"], span["hi"] + 1, BATCH)
+    windows = predict.id_windows()
     scored, sample = 0, []
-    for step, lo in enumerate(starts):
-        records = predict.open_records(lo, lo + BATCH - 1, now=at)
+    for step, (lo, hi) in enumerate(windows):
+        records = predict.open_records(lo, hi, now=at)
         if len(records.ids):
             values = predict.feature_values(records, trained.features)
             probability = trained.probability(trained.matrix(values))
             _scores_write(records.ids, probability, trained, model_id=model.pk, at=at)
             scored += len(records.ids)
             sample.append(predict.subset(values, np.arange(min(len(records.ids), 2000))))
-        report(step + 1, len(starts))
+        report(step + 1, len(windows))
     # Those no longer open go; by who they are now, not by when they were scored, so that
     # two runs at once never delete each other's fresh scores.
     ConversionScore.objects.filter(

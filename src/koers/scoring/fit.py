@@ -417,12 +417,8 @@ def on_company_event(name: str, record, payload: dict) -> None:
 CRITERION_FIELDS = ["attribute", "field", "values", "minimum", "maximum", "weight"]
 
 
-def may_change_icp(user: User) -> bool:
-    return may_change_scoring(user)
-
-
 def check_may_change_icp(user: User) -> None:
-    if not may_change_icp(user):
+    if not may_change_scoring(user):
         raise PermissionDenied(
             _("Only admins, managers and marketing may change the ideal customer profile.")
         )

@@ -16,6 +16,7 @@ from koers.crm.models import Company
 from koers.scoring import fit, jobs, learn, selectors
 from koers.scoring.icp_forms import VALUE_FIELDS, CriterionForm
 from koers.scoring.models import IcpCriterion, ScoringJob
+from koers.scoring.services import may_change_scoring
 
 REFITTING = gettext_lazy("Every company's fit is being computed again; this takes a moment.")
 GRADE_RANGES = {"A": "75–100", "B": "50–74", "C": "25–49", "D": "0–24"}
@@ -28,7 +29,7 @@ def _top_only(request: HttpRequest) -> bool:
 def icp(request: HttpRequest) -> HttpResponse:
     criteria = list(IcpCriterion.objects.all())
     counts = selectors.fit_grade_counts(user=request.user)
-    may_change = fit.may_change_icp(request.user)
+    may_change = may_change_scoring(request.user)
     profile = fit.Profile(tuple(fit.Rule.of(criterion) for criterion in criteria))
     return render(
         request,
@@ -137,7 +138,7 @@ def icp_learn(request: HttpRequest) -> HttpResponse:
             "min_group": learn.MIN_GROUP,
             "min_holders": learn.MIN_HOLDERS,
             "has_criteria": IcpCriterion.objects.exists(),
-            "may_change": fit.may_change_icp(request.user),
+            "may_change": may_change_scoring(request.user),
         },
     )
 

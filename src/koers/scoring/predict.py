@@ -17,6 +17,7 @@ the base log-odds (the model's average). Saabas attribution, cheap and additive.
 """
 
 import itertools
+import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -239,8 +240,6 @@ def _contacts(where: str, params: list) -> dict[str, list]:
 
 def _json(value) -> dict:
     if isinstance(value, str):  # SQLite hands JSON back as text
-        import json
-
         value = json.loads(value)
     return value if isinstance(value, dict) else {}
 

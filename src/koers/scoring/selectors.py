@@ -9,8 +9,9 @@ from django.utils import timezone
 
 from koers.core.models import User
 from koers.crm.models import Contact
+from koers.crm.selectors import company_visible_to, contact_visible_to
 from koers.pipeline.selectors import deal_visible_to
-from koers.scoring import engine
+from koers.scoring import conversion, engine, predict
 from koers.scoring.models import (
     CompanyFit,
     ConversionModel,
@@ -87,7 +88,6 @@ def contact_fit(contact: Contact) -> CompanyFit | None:
 
 def fit_grade_counts(*, user: User) -> dict[str, int]:
     """How many live companies the user may see have each fit grade, A to D."""
-    from koers.crm.selectors import company_visible_to
 
     counts = dict(
         CompanyFit.objects.filter(company__in=company_visible_to(user=user).values("pk"))
@@ -116,7 +116,6 @@ class Prediction:
 
 def conversion_explained(contact: Contact, *, shown: int = 4) -> Prediction:
     """The contact scored now by the newest model, with its largest pushes up and down."""
-    from koers.scoring import conversion, predict
 
     fit = contact_fit(contact)
     settings = EngagementSettings.current()
@@ -150,8 +149,6 @@ def conversion_explained(contact: Contact, *, shown: int = 4) -> Prediction:
 def priority_matrix(user: User) -> dict:
     """How many open contacts the user may see sit in each cell of fit grade (A–D, or
     none) × engagement level (1–4). Stored scores are faded hourly, so they stand for now."""
-    from koers.crm.selectors import contact_visible_to
-    from koers.scoring import predict
 
     threshold = EngagementSettings.current().mql_threshold
     level = Case(

@@ -41,18 +41,13 @@ def fits_refresh() -> int:
 def model_retrain_work(report) -> str:
     """Train the predictive model, then score every open contact with the newest ready one:
     one job, one progress bar over both (a job's work: returns its closing message)."""
-    from django.db.models import Max, Min
     from django.utils.translation import gettext as _
     from django.utils.translation import ngettext
 
-    from koers.crm.models import Contact
     from koers.scoring import conversion, predict
     from koers.scoring.models import ConversionModel
 
-    span = Contact.objects.aggregate(lo=Min("pk"), hi=Max("pk"))
-    batches = (
-        len(range(span["lo"], span["hi"] + 1, conversion.BATCH)) if span["lo"] is not None else 0
-    )
+    batches = len(predict.id_windows())  # the scoring's steps
     steps = predict.FOLDS + 3
     report(0, steps + batches)
     model = conversion.model_train(report=lambda done, _steps: report(done, steps + batches))
