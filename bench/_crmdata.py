@@ -158,6 +158,11 @@ CONTACT_COLUMNS = (
     "do_not_call", "external_id",  # the other calling fields are dates that stay empty
 )  # fmt: skip
 TABLES = ("crm_company", "crm_contact")
+# JSON columns that stay empty here (their defaults live in Django, not in the tables).
+EMPTY_JSON = {
+    "crm_company": (("technologies", "[]"), ("custom_fields", "{}")),
+    "crm_contact": (("custom_fields", "{}"),),
+}
 
 
 @dataclass(frozen=True)
@@ -435,6 +440,9 @@ def _secondary_indexes(table: str) -> list[tuple[str, str]]:
 def _write(table: str, columns: tuple[str, ...], rows: Iterator[tuple], label: str) -> None:
     started = time.monotonic()
     written = 0
+    names, empty = zip(*EMPTY_JSON[table], strict=True)
+    columns = (*columns, *names)
+    rows = (row + empty for row in rows)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:

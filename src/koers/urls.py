@@ -4,6 +4,8 @@ from django.urls import include, path
 from koers.api.mount import api_urls
 
 urlpatterns = [
+    # First: a program's calls come by the thousand, and Django tries the patterns in order.
+    path("api/", api_urls()),
     path("", include("koers.core.urls")),
     path("", include("koers.crm.urls")),
     path("", include("koers.pipeline.urls")),
@@ -13,6 +15,5 @@ urlpatterns = [
     path("", include("koers.outreach.urls")),
     path("", include("koers.dataio.urls")),
     path("", include("koers.api.urls")),
-    path("api/", api_urls()),
     path("admin/", admin.site.urls),
 ]

@@ -16,7 +16,11 @@ class ApiConfig(AppConfig):
 
 
 def _forget_changed_user(name, record, payload) -> None:
-    if name == "user.updated":
-        from koers.api.services import api_tokens_forget_user
+    """A cached token carries its user and what the user's role sees: forget it when either
+    changes."""
+    from koers.api.services import api_tokens_forget_role, api_tokens_forget_user
 
+    if name == "user.updated":
         api_tokens_forget_user(user_id=record.pk)
+    elif name == "role_visibility.updated":
+        api_tokens_forget_role(role=payload["role"])

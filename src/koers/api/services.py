@@ -2,7 +2,7 @@
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from koers.api.models import ApiToken, IdempotentRequest
 from koers.api.scopes import WRITE, all_scopes
 from koers.core.models import User
+from koers.core.selectors import visibility_scope
 
 # Every secret starts so, to be recognised (by people and secret scanners); not a secret.
 TOKEN_START = "koers_"  # noqa: S105
@@ -105,22 +106,42 @@ def api_token_authenticate(*, secret: str) -> ApiToken | None:
         token = ApiToken.objects.select_related("user").filter(secret_hash=secret_hash).first()
         if token is None:
             return None
+        # Cached with the user: what the user's role sees (a query on every call otherwise).
+        visibility_scope(user=token.user)
         # Under the generation read before the row: a change since then makes it stale.
         cache.set(key, (generation, token), TOKEN_CACHE_SECONDS)
     if not token.is_usable or not token.user.is_active:
         return None
-    now = timezone.now()
-    # Written at most once a minute: a busy token should not write on every call. The
-    # cached copy is left as it is (re-caching it could bring back a revoked token).
-    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-        token.last_used_at = now
+    _note_use(token)
     return token
+
+
+# When this process last wrote each token's last_used_at. The cached copy of a token keeps
+# the time it was cached with (re-caching it could bring back a revoked token), so without
+# this every call on a cached token would write.
+_last_noted: dict[str, datetime] = {}
+
+
+def _note_use(token: ApiToken) -> None:
+    """Keep last_used_at to the minute: a busy token should not write on every call."""
+    now = timezone.now()
+    last = max(filter(None, (token.last_used_at, _last_noted.get(token.secret_hash))), default=None)
+    if last is None or now - last > timedelta(minutes=1):
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        _last_noted[token.secret_hash] = token.last_used_at = now
 
 
 def api_tokens_forget_user(*, user_id: int) -> None:
     """Make the cached tokens of a user whose role, team or access just changed stale."""
     for secret_hash in ApiToken.objects.filter(user_id=user_id).values_list(
+        "secret_hash", flat=True
+    ):
+        _forget(secret_hash)
+
+
+def api_tokens_forget_role(*, role: str) -> None:
+    """Make the cached tokens of every user of a role whose visibility just changed stale."""
+    for secret_hash in ApiToken.objects.filter(user__role=role).values_list(
         "secret_hash", flat=True
     ):
         _forget(secret_hash)

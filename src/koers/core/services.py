@@ -262,6 +262,7 @@ def role_visibility_set(*, actor: User, scopes: dict[str, str]) -> None:
                 instance=rule,
                 changes={"scope": [current, scope]},
             )
+            events.emit("role_visibility.updated", record=rule, payload={"role": role})
 
 
 def saved_view_save(

@@ -12,9 +12,11 @@ import json
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from datetime import date
+from typing import Annotated, Any, Literal, get_args
 
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 from django.http import JsonResponse
 from django.utils.translation import gettext as _
@@ -156,9 +158,23 @@ def _as_api_fields(api: RecordApi):
         ) from None
 
 
+def _is_moment(annotation) -> bool:
+    """A date or a datetime (datetime is a date), possibly None."""
+    return any(
+        isinstance(kind, type) and issubclass(kind, date)
+        for kind in (annotation, *get_args(annotation))
+    )
+
+
+# What NinjaJSONEncoder leaves to Django's encoder for dates and times: ISO, in milliseconds.
+_moment_text = DjangoJSONEncoder().default
+
+
 def make_router(api: RecordApi) -> Router:
     router = Router()
     Out, Filters = api.out, api.filters
+
+    moments = [name for name, field in Out.model_fields.items() if _is_moment(field.annotation)]
 
     # Named per kind: the OpenAPI schema keeps one component per name.
     Page = create_model(
@@ -181,6 +197,11 @@ def make_router(api: RecordApi) -> Router:
             rows = rows.select_related(None).values(*Out.model_fields)
         results, next_cursor = cursor_page(rows, order=api.sorts[sort], cursor=cursor, limit=limit)
         if api.flat:
+            # Dates and times written here, by the function the encoder would call for each.
+            for row in results:
+                for name in moments:
+                    if row[name] is not None:
+                        row[name] = _moment_text(row[name])
             return JsonResponse({"results": results, "next": next_cursor}, encoder=NinjaJSONEncoder)
         return {"results": results, "next": next_cursor}
 
