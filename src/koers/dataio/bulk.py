@@ -53,13 +53,20 @@ def _take_ids(model: type[models.Model], count: int) -> list[int]:
         return list(range(start, start + count))
 
 
+def _json(value: Any) -> str:
+    """json.dumps(value); the empty dict most records hold (no custom fields) costs nothing."""
+    if not value and value.__class__ in (dict, list):
+        return "{}" if value.__class__ is dict else "[]"
+    return json.dumps(value)
+
+
 def _sqlite_value(value: Any) -> Any:
     if isinstance(value, datetime):
         return connection.ops.adapt_datetimefield_value(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, dict | list):
-        return json.dumps(value)
+        return _json(value)
     return value
 
 
@@ -73,17 +80,19 @@ def _sqlite_rows(model, columns: Sequence[str], ids: list[int], rows: list[list[
         )  # DateTimeField is a DateField
     ]
     adapted: dict[Any, Any] = {}  # a batch shares its timestamps: adapt each once
+    json_types = (dict, list)
     for pk, row in zip(ids, rows, strict=True):
         record = [pk, *row]
         for index in typed:
             value = record[index]
             if value is not None:
-                if isinstance(value, dict | list):
-                    record[index] = json.dumps(value)
-                elif value in adapted:
-                    record[index] = adapted[value]
+                if isinstance(value, json_types):
+                    record[index] = _json(value)
                 else:
-                    record[index] = adapted[value] = _sqlite_value(value)
+                    text = adapted.get(value)
+                    if text is None:
+                        text = adapted[value] = _sqlite_value(value)
+                    record[index] = text
         yield record
 
 
@@ -105,7 +114,7 @@ def insert(model: type[models.Model], columns: Sequence[str], rows: list[list[An
                 for pk, row in zip(ids, rows, strict=True):
                     record = [pk, *row]
                     for index in jsonish:
-                        record[index] = json.dumps(record[index])
+                        record[index] = _json(record[index])
                     copy.write_row(record)
         else:
             marks = ", ".join(["%s"] * (len(columns) + 1))

@@ -48,6 +48,8 @@ FALSE_WORDS = frozenset({"0", "false", "no", "n", "nee", "onwaar"})
 # A name that starts like a spreadsheet formula or holds markup is not a name.
 _FORMULA_START = ("=", "@", "+", "-")
 _MARKUP = re.compile(r"<\s*[a-z/!]", re.IGNORECASE)
+# Spellings of choices a cleaner remembers; a file with more still gets each one checked.
+MAX_SPELLINGS_KEPT = 1000
 
 
 def fold(text: str) -> str:
@@ -129,14 +131,21 @@ def choice(
     for code, _label in choices:
         known[fold(code)] = code
     allowed = ", ".join(code for code, _label in choices)
+    # The code of each spelling met, as an import meets the same few spellings over and over.
+    met: dict[str, str] = {}
 
     def clean(value: str) -> str:
+        code = met.get(value)
+        if code is not None:
+            return code
         code = known.get(fold(value))
         if code is None:
             raise ValidationError(
                 _("“%(value)s” is not one of the choices: %(choices)s.")
                 % {"value": value[:50], "choices": allowed}
             )
+        if len(met) < MAX_SPELLINGS_KEPT:
+            met[value] = code
         return code
 
     return clean

@@ -70,6 +70,7 @@ class Target:
     # Whether a column may go into a custom field of the record ("custom:<name>").
     takes_custom_fields: bool = False
     folded_aliases: dict[str, str] = field(init=False, repr=False, compare=False)
+    required_fields: tuple[Field, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         folded = {}
@@ -77,6 +78,11 @@ class Target:
             for spelling in (target_field.name, str(target_field.label), *target_field.aliases):
                 folded.setdefault(cleaning.fold(spelling), target_field.name)
         object.__setattr__(self, "folded_aliases", folded)
+        object.__setattr__(
+            self,
+            "required_fields",
+            tuple(target_field for target_field in self.fields if target_field.required),
+        )
 
     def field(self, name: str) -> Field:
         custom = custom_name(name) if self.takes_custom_fields else None

@@ -7,6 +7,7 @@ matches or links a record its user cannot see.
 
 from abc import ABC, abstractmethod
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -205,7 +206,22 @@ def _plan(
     return plan
 
 
+def _name_keys() -> Callable[[str], str]:
+    """normalise.company_name_key, made once per name: a batch names most companies often."""
+    keys: dict[str, str] = {}
+
+    def name_key(name: str) -> str:
+        key = keys.get(name)
+        if key is None:
+            key = keys[name] = normalise.company_name_key(name)
+        return key
+
+    return name_key
+
+
 def _value_text(value: Any) -> Any:
+    if value.__class__ is str:  # nearly every value, so asked before the slower checks
+        return value
     if isinstance(value, list | dict):
         return record_value_text(value)
     return value.isoformat() if hasattr(value, "isoformat") else value
@@ -295,13 +311,18 @@ class RecordWriter(ABC):
         if not records:
             return []
         defaults = self.defaults(actor)
-        columns = list(defaults)
+        columns = defaults.keys()
+        derived, display, audited = self.derived, self.display, self.audited
         rows = []
         for values in records:
-            values = {name: value for name, value in values.items() if name in defaults}
-            self.derived(values)
-            rows.append([values.get(column, defaults[column]) for column in columns])
-        ids = bulk.insert(self.model, columns, rows)
+            if values.keys() <= columns:
+                values = values.copy()
+            else:
+                values = {name: value for name, value in values.items() if name in columns}
+            derived(values)
+            # The defaults' order, with the row's values over them (all of them columns).
+            rows.append(list((defaults | values).values()))
+        ids = bulk.insert(self.model, list(columns), rows)
         bulk.audit(
             actor=actor,
             action=AuditEntry.Action.CREATED,
@@ -309,11 +330,11 @@ class RecordWriter(ABC):
             entries=[
                 (
                     pk,
-                    self.display(values),
+                    display(values),
                     {
                         name: [None, _value_text(value)]
                         for name, value in values.items()
-                        if name in self.audited
+                        if name in audited
                     },
                 )
                 for pk, values in zip(ids, records, strict=True)
@@ -325,6 +346,7 @@ class RecordWriter(ABC):
         by_columns: dict[tuple[str, ...], list[list[Any]]] = defaultdict(list)
         audits = []
         now = timezone.now()
+        model_columns, audited = self.columns, self.audited
         for pk, values in updates.items():
             before = current[pk]
             # Never make someone callable again who said no.
@@ -344,7 +366,7 @@ class RecordWriter(ABC):
             if not changed:
                 continue
             self.derived(changed)
-            changed = {name: value for name, value in changed.items() if name in self.columns}
+            changed = {name: value for name, value in changed.items() if name in model_columns}
             columns = (*sorted(changed), "updated_at")
             by_columns[columns].append([pk, *(changed[name] for name in columns[:-1]), now])
             audits.append(
@@ -354,7 +376,7 @@ class RecordWriter(ABC):
                     {
                         name: [_value_text(before.get(name)), _value_text(value)]
                         for name, value in changed.items()
-                        if name in before and name in self.audited
+                        if name in before and name in audited
                     },
                 )
             )
@@ -381,12 +403,14 @@ class CompanyWriter(RecordWriter):
         return company_visible_to(user=actor)
 
     def prepare(self, actor, rows, outcome, *, write, state):
+        name_key = _name_keys()
         for row in rows:
-            row.values["name_key"] = normalise.company_name_key(row.values.get("name", ""))
+            row.values["name_key"] = name_key(row.values.get("name", ""))
         return rows
 
     def derived(self, values):
-        if "name" in values:
+        # A name_key beside the name was made from it (prepare, _link_companies).
+        if "name" in values and "name_key" not in values:
             values["name_key"] = normalise.company_name_key(values["name"])
         if "city" in values:
             values["city_key"] = fold_city(values["city"])
@@ -426,11 +450,12 @@ class ContactWriter(RecordWriter):
         """Point each row at the company it names (by KvK number, else by name); make the
         companies that do not exist yet."""
         by_row = {}
+        name_key = _name_keys()
         for row in rows:
             name = row.values.pop("company_name", "")
             kvk = row.values.pop("company_kvk_number", "")
             if name or kvk:
-                by_row[row.number] = (kvk, normalise.company_name_key(name) if name else "", name)
+                by_row[row.number] = (kvk, name_key(name) if name else "", name)
         if not by_row:
             return
         kvks = {kvk for kvk, _key, _name in by_row.values() if kvk}
@@ -446,7 +471,8 @@ class ContactWriter(RecordWriter):
         missing = {}
         for kvk, key, name in by_row.values():
             if not (kvk and kvk in found_kvk) and not (key and key in found_key) and name:
-                missing.setdefault((kvk, key), {"name": name, "kvk_number": kvk})
+                # name_key is not audited; it saves CompanyWriter.derived making it again.
+                missing.setdefault((kvk, key), {"name": name, "kvk_number": kvk, "name_key": key})
         if not write:
             # Nothing is written on a dry run: a company met in an earlier batch is new once.
             seen = state.setdefault("companies_seen", set())
@@ -487,15 +513,8 @@ class ContactWriter(RecordWriter):
         suppression_add_keys(keys=keys, reason=Suppression.Reason.OBJECTED)
 
     def display(self, values):
-        return " ".join(
-            part
-            for part in (
-                values.get("first_name"),
-                values.get("name_prefix"),
-                values.get("last_name"),
-            )
-            if part
-        )
+        parts = (values.get("first_name"), values.get("name_prefix"), values.get("last_name"))
+        return " ".join([part for part in parts if part])
 
 
 targets.register(
