@@ -22,8 +22,9 @@ when missing), on loopback:
   contacts   /api/v1/contacts?limit=50 with the token (the figure the issue names)
 
 each first warmed up, then REQUESTS times with 20 concurrent clients and SINGLE times
-with one. The raw SQL is the list query the endpoint runs (the same SQL, by psycopg,
-without Django), timed SINGLE times. Figures go to var/bench/api.json;
+with one. The raw SQL is the query the endpoint sends for the page (koers.api.pages: the
+page's JSON written by PostgreSQL over the selector's query), sent SINGLE times by psycopg
+alone, prepared as the endpoint prepares it. Figures go to var/bench/api.json;
 `bench/api.py --markdown` prints the table of docs/benchmarks.md.
 """
 
@@ -82,14 +83,19 @@ def prepare(scale: str) -> dict:
 
     django.setup()
     import _crmdata
+    import psycopg
     from django.core.management import call_command
     from django.db import connection
 
+    from koers.api import pages
+    from koers.api.routers.contacts import SORTS, ContactOut
     from koers.api.scopes import all_scopes
     from koers.api.services import api_token_create
     from koers.core.models import User
     from koers.crm.models import Contact
-    from koers.crm.selectors import CONTACT_SORTS, contact_list_for_user
+    from koers.crm.selectors import contact_list_for_user
+
+    fields = tuple(ContactOut.model_fields)
 
     call_command("migrate", interactive=False, verbosity=0)
     users = _crmdata.ensure_users()
@@ -102,14 +108,19 @@ def prepare(scale: str) -> dict:
     for role, user in (("sales", users.sales), ("manager", users.manager)):
         user = User.objects.get(pk=user.pk)
         _token, secret = api_token_create(user=user, name="bench", scopes=all_scopes(), days=1)
-        rows = contact_list_for_user(user=user).order_by(*CONTACT_SORTS["name"])[:51]
-        sql, params = rows.query.sql_with_params()
+        # The query the endpoint sends: the page's JSON over the selector's query.
+        selected = pages.selector_sql(
+            ("bench", role),
+            lambda user=user: contact_list_for_user(user=user).select_related(None).values(*fields),
+        )
+        sql, params = pages.page_query(
+            selected, fields=fields, order=SORTS["name"], cursor="", limit=50
+        )
         timings = []
-        with connection.cursor() as cursor:
+        with psycopg.connect(os.environ["DATABASE_URL"]) as raw:
             for _ in range(SINGLE):
                 started = time.perf_counter()
-                cursor.execute(sql, params)
-                cursor.fetchall()
+                raw.execute(sql, params, prepare=True).fetchone()  # prepared, as the endpoint
                 timings.append((time.perf_counter() - started) * 1000)
         figures["users"][role] = {
             "token": secret,
