@@ -123,3 +123,18 @@ def test_the_rate_limit_refuses_the_call_over_the_limit_with_redis(
     client = bearer(sales_a)
     statuses = [client.get("/api/v1/contacts").status_code for _ in range(3)]
     assert statuses == [200, 200, 429]
+
+
+def test_a_token_read_in_this_process_is_dropped_when_its_generation_moves(sales_a):
+    from koers.api.services import api_token_revoke
+
+    token, secret = api_token_create(user=sales_a, name="t", scopes=["contacts:read"], days=1)
+    assert api_token_authenticate(secret=secret) is not None  # read here, and cached
+
+    with CaptureQueriesContext(connection) as queries:
+        assert api_token_authenticate(secret=secret) is not None
+    assert queries.captured_queries == []  # from this process's copy
+
+    api_token_revoke(user=sales_a, token=token)  # in another process, as it were
+
+    assert api_token_authenticate(secret=secret) is None
