@@ -98,17 +98,26 @@ def cursor_page(
     """One page of `queryset` in `order` (ending with a unique field) after `cursor`, and
     the cursor of the next page: keyset paging, as fast on the last page as on the first."""
     limit = max(1, min(limit, MAX_LIMIT))
-    fields = [(name.lstrip("-"), name.startswith("-")) for name in order]
+    fields = sort_fields(order)
     if cursor:
-        queryset = queryset.filter(_after(queryset.model, fields, _cursor_values(cursor)))
+        queryset = queryset.filter(_after(fields, cursor_values(queryset.model, fields, cursor)))
     rows = list(queryset.order_by(*order)[: limit + 1])
     if len(rows) <= limit:
         return rows, None
     rows = rows[:limit]
     last_row = rows[-1]
     read = last_row.get if isinstance(last_row, dict) else lambda name: getattr(last_row, name)
-    last = [_plain(read(name)) for name, _desc in fields]
-    return rows, signing.dumps(last, salt=CURSOR_SALT)
+    return rows, cursor_of([read(name) for name, _desc in fields])
+
+
+def sort_fields(order: tuple[str, ...]) -> list[tuple[str, bool]]:
+    """(field, descending) of each name of an order such as ("-updated_at", "-id")."""
+    return [(name.lstrip("-"), name.startswith("-")) for name in order]
+
+
+def cursor_of(values: list) -> str:
+    """The cursor of the page after the row with these sort values."""
+    return signing.dumps([_plain(value) for value in values], salt=CURSOR_SALT)
 
 
 def _plain(value):
@@ -142,16 +151,20 @@ def _typed(field: models.Field, value):
     return field.to_python(value)  # amounts, numbers and text as the field keeps them
 
 
-def _after(model, fields, values) -> Q:
-    """Rows after the one with `values`: (a > x) or (a = x and b > y) …, per direction."""
+def cursor_values(model, fields: list[tuple[str, bool]], cursor: str) -> list:
+    """The sort values of the row a cursor points after, as the fields keep them."""
     # A cursor of another list or sort is signed too, but its values do not fit this one.
     try:
-        typed = [
+        return [
             _typed(model._meta.get_field(name), value)
-            for (name, _desc), value in zip(fields, values, strict=True)
+            for (name, _desc), value in zip(fields, _cursor_values(cursor), strict=True)
         ]
     except (TypeError, ValueError, ArithmeticError, ValidationError):
         raise _bad_cursor() from None
+
+
+def _after(fields, typed) -> Q:
+    """Rows after the one with `typed` values: (a > x) or (a = x and b > y) …, per direction."""
     condition = Q()
     for index, (name, descending) in enumerate(fields):
         step = Q(**{f"{name}__{'lt' if descending else 'gt'}": typed[index]})

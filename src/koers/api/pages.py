@@ -19,11 +19,9 @@ from collections.abc import Callable
 from functools import lru_cache
 
 import psycopg
-from django.core import signing
-from django.core.exceptions import ValidationError
 from django.db import connection, models
 
-from koers.api.common import CURSOR_SALT, MAX_LIMIT, _bad_cursor, _cursor_values, _plain, _typed
+from koers.api.common import MAX_LIMIT, cursor_of, cursor_values, sort_fields
 from koers.core.models import User
 from koers.core.selectors import visibility_scope
 
@@ -107,19 +105,12 @@ def page_query(
     of the page's last row. None when PostgreSQL cannot write it as the Python path does."""
     sql, params, model = selected
     row_json = _row_json(model, fields)
-    sorted_by = [(name.lstrip("-"), name.startswith("-")) for name in order]
+    sorted_by = sort_fields(order)
     if row_json is None or any(name not in fields for name, _desc in sorted_by):
         return None
     where, after = "", []
     if cursor:
-        values = _cursor_values(cursor)
-        try:
-            typed = [
-                _typed(model._meta.get_field(name), value)
-                for (name, _desc), value in zip(sorted_by, values, strict=True)
-            ]
-        except (TypeError, ValueError, ArithmeticError, ValidationError):
-            raise _bad_cursor() from None
+        typed = cursor_values(model, sorted_by, cursor)
         # (a > x) or (a = x and b > y) …, per direction: as cursor_page's filter.
         steps = []
         for index, (name, descending) in enumerate(sorted_by):
@@ -148,9 +139,7 @@ def page_json(selected: tuple[str, tuple, type], *, fields, order, cursor: str, 
     if query is None:
         return None
     results, count, *last_values = _prepared_row(*query)
-    next_cursor = None
-    if count > limit:
-        next_cursor = signing.dumps([_plain(value) for value in last_values], salt=CURSOR_SALT)
+    next_cursor = cursor_of(last_values) if count > limit else None
     return f'{{"results": {results}, "next": {json.dumps(next_cursor)}}}'
 
 
