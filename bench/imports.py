@@ -48,7 +48,7 @@ dropped and created again), and runs a child process that migrates, then
   dry run   imports.import_job_check: reads, cleans and matches every row, writes nothing
   import    imports.import_job_run after import_job_create and import_job_configure
             (match on email), the path of `koers import` and of the import wizard's worker:
-            batches of 2,000 rows, each in one transaction with the job's counters,
+            batches of 5,000 rows, each in one transaction with the job's counters,
             companies made for the names not found, an audit entry per record. Like
             `koers import` it reads the job back after each batch to show the progress.
 
