@@ -24,7 +24,7 @@ when missing), on loopback:
 each first warmed up, then REQUESTS times with 20 concurrent clients and SINGLE times
 with one. The raw SQL is the query the endpoint sends for the page (koers.api.pages: the
 page's JSON written by PostgreSQL over the selector's query), sent SINGLE times by psycopg
-alone, prepared as the endpoint prepares it. Figures go to var/bench/api.json;
+alone. Figures go to var/bench/api.json;
 `bench/api.py --markdown` prints the table of docs/benchmarks.md.
 """
 
@@ -120,7 +120,7 @@ def prepare(scale: str) -> dict:
         with psycopg.connect(os.environ["DATABASE_URL"]) as raw:
             for _ in range(SINGLE):
                 started = time.perf_counter()
-                raw.execute(sql, params, prepare=True).fetchone()  # prepared, as the endpoint
+                raw.execute(sql, params).fetchone()
                 timings.append((time.perf_counter() - started) * 1000)
         figures["users"][role] = {
             "token": secret,

@@ -8,17 +8,14 @@ row, dates and times as Django's encoder writes them), and Python passes the tex
 The query the app's selector builds (what the user may see, the filters) is compiled once
 and kept, under the filters and everything of the user it can depend on (`whose`): the
 flat kinds' selectors build it from those alone, reading nothing, so the text is the same
-every time. The cursor, the order and the page's size are added here, as cursor_page does,
-and the statement is prepared: PostgreSQL plans it once per connection.
+every time. The cursor, the order and the page's size are added here, as cursor_page does.
 SQLite keeps the Python path; test_api_pages holds both to the same answers.
 """
 
 import json
-import time
 from collections.abc import Callable
 from functools import lru_cache
 
-import psycopg
 from django.db import connection, models
 
 from koers.api.common import MAX_LIMIT, cursor_of, cursor_values, sort_fields
@@ -118,17 +115,20 @@ def page_query(
             steps.append(" AND ".join([*equal, f'b."{name}" {"<" if descending else ">"} %s']))
             after += [*typed[:index], typed[index]]
         where = "WHERE " + " OR ".join(f"({step})" for step in steps)
-    ordering = ", ".join(f'b."{name}" {"DESC" if desc else "ASC"}' for name, desc in sorted_by)
     last = ", ".join(
         f'(array_agg(p."{name}") FILTER (WHERE p.n = %s))[1]' for name, _desc in sorted_by
     )
     page = (
         f"SELECT coalesce(json_agg({row_json} ORDER BY p.n) FILTER (WHERE p.n <= %s), "  # noqa: S608
         f"'[]')::text, count(*), {last} "
-        f"FROM (SELECT i.*, row_number() OVER () AS n FROM "
-        f"(SELECT * FROM ({sql}) b {where} ORDER BY {ordering} LIMIT %s) i) p"
+        f"FROM (SELECT i.*, row_number() OVER (ORDER BY {_ordering('i', sorted_by)}) AS n FROM "
+        f"(SELECT * FROM ({sql}) b {where} ORDER BY {_ordering('b', sorted_by)} LIMIT %s) i) p"
     )
     return page, [limit, *[limit] * len(sorted_by), *params, *after, limit + 1]
+
+
+def _ordering(alias: str, sorted_by: list[tuple[str, bool]]) -> str:
+    return ", ".join(f'{alias}."{name}" {"DESC" if desc else "ASC"}' for name, desc in sorted_by)
 
 
 def page_json(selected: tuple[str, tuple, type], *, fields, order, cursor: str, limit: int):
@@ -138,20 +138,8 @@ def page_json(selected: tuple[str, tuple, type], *, fields, order, cursor: str, 
     query = page_query(selected, fields=fields, order=order, cursor=cursor, limit=limit)
     if query is None:
         return None
-    results, count, *last_values = _prepared_row(*query)
+    with connection.cursor() as db:
+        db.execute(*query)
+        results, count, *last_values = db.fetchone()
     next_cursor = cursor_of(last_values) if count > limit else None
     return f'{{"results": {results}, "next": {json.dumps(next_cursor)}}}'
-
-
-def _prepared_row(sql: str, params: list) -> tuple:
-    """The one row of `sql`, run as a prepared statement on Django's connection: every page
-    of a selector has the same text, so PostgreSQL plans it once per connection instead of
-    on every call (a third of the query's time). Django's cursors bind on the client and
-    cannot prepare; the query is still logged where Django logs queries (tests, DEBUG)."""
-    started = time.monotonic()
-    with connection.cursor() as django_cursor, psycopg.Cursor(django_cursor.connection) as cursor:
-        cursor.execute(sql, params, prepare=True)
-        row = cursor.fetchone()
-    if connection.queries_logged:
-        connection.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
-    return row

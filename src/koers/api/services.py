@@ -105,8 +105,8 @@ def api_token_authenticate(*, secret: str) -> ApiToken | None:
 
 # The tokens this process read in the last seconds: hash → (generation, when, token). While
 # the shared cache still has the same generation a call asks it for that number alone, not
-# for the token and its user to unpickle (a quarter of a call's Python). Kept briefly: a
-# cache that lost its generations (flushed) should not keep a revoked token working here.
+# for the token and its user to unpickle (a quarter of a call's Python). The calls of those
+# seconds share the token and its user: read them, never change them.
 _read_here: dict[str, tuple[int, float, ApiToken]] = {}
 READ_HERE_SECONDS = 10
 READ_HERE_MAX = 1000
@@ -116,12 +116,17 @@ def _token_with(secret_hash: str) -> ApiToken | None:
     key, generation_key = _cache_key(secret_hash), _generation_key(secret_hash)
     here = _read_here.get(secret_hash)
     if here is not None and time.monotonic() - here[1] < READ_HERE_SECONDS:
-        generation, cached = cache.get(generation_key, 0), None
+        generation, cached = cache.get(generation_key), None
         if generation == here[0]:
             return here[2]
     else:
         found = cache.get_many([key, generation_key])
-        generation, cached = found.get(generation_key, 0), found.get(key)
+        generation, cached = found.get(generation_key), found.get(key)
+    if generation is None:
+        # Lost (evicted, flushed): no copy made before may count as current, so it starts
+        # again where none of them can be.
+        cache.add(generation_key, secrets.randbelow(2**62) + 1, timeout=None)
+        generation, cached = cache.get(generation_key), None
     if cached is not None and cached[0] == generation:
         token = cached[1]
     else:
@@ -150,6 +155,8 @@ def _note_use(token: ApiToken) -> None:
     last = max(filter(None, (token.last_used_at, _last_noted.get(token.secret_hash))), default=None)
     if last is None or now - last > timedelta(minutes=1):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        if len(_last_noted) >= READ_HERE_MAX:
+            _last_noted.clear()
         _last_noted[token.secret_hash] = token.last_used_at = now
 
 

@@ -20,10 +20,11 @@ class _Client(RedisCacheClient):
         return client
 
     def count(self, key, timeout: int) -> int:
+        # SET NX starts the counter with its lifetime (EXPIRE NX would need Redis 7).
         with self.get_client(key, write=True).pipeline(transaction=False) as pipe:
+            pipe.set(key, 0, ex=timeout, nx=True)
             pipe.incr(key)
-            pipe.expire(key, timeout, nx=True)
-            return pipe.execute()[0]
+            return pipe.execute()[1]
 
 
 class RedisCache(DjangoRedisCache):

@@ -199,7 +199,7 @@ def make_router(api: RecordApi) -> Router:
         cursor, limit, sort = given.pop("cursor", ""), given.pop("limit", 50), given.pop("sort")
         if api.flat and pages.available():
             selected = pages.selector_sql(
-                (api.name, sort, tuple(sorted(given.items())), *pages.whose(request.user)),
+                (api.name, tuple(sorted(given.items())), *pages.whose(request.user)),
                 lambda: (
                     api.list_for_user(user=request.user, sort=sort, **given)
                     .select_related(None)

@@ -1,7 +1,10 @@
 """What API calls skip and keep: the middleware they pass by, the writes and queries a
 busy token no longer makes, and the caches that must still follow every change."""
 
+from datetime import UTC, datetime
+
 import pytest
+import time_machine
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -121,7 +124,8 @@ def test_the_rate_limit_refuses_the_call_over_the_limit_with_redis(
 
     monkeypatch.setattr(api_module, "RATE_LIMIT", 2)
     client = bearer(sales_a)
-    statuses = [client.get("/api/v1/contacts").status_code for _ in range(3)]
+    with time_machine.travel(datetime(2026, 3, 2, 9, 30, 10, tzinfo=UTC), tick=False):
+        statuses = [client.get("/api/v1/contacts").status_code for _ in range(3)]
     assert statuses == [200, 200, 429]
 
 
@@ -136,5 +140,20 @@ def test_a_token_read_in_this_process_is_dropped_when_its_generation_moves(sales
     assert queries.captured_queries == []  # from this process's copy
 
     api_token_revoke(user=sales_a, token=token)  # in another process, as it were
+
+    assert api_token_authenticate(secret=secret) is None
+
+
+def test_a_token_whose_generation_was_lost_is_read_again(sales_a):
+    """A cache that lost the generation (evicted, flushed) after a revoke must not bring
+    back a copy read before it."""
+    from django.core.cache import cache
+
+    from koers.api.services import api_token_revoke
+
+    token, secret = api_token_create(user=sales_a, name="t", scopes=["contacts:read"], days=1)
+    assert api_token_authenticate(secret=secret) is not None
+    api_token_revoke(user=sales_a, token=token)
+    cache.delete(f"api-token-generation:{token.secret_hash}")
 
     assert api_token_authenticate(secret=secret) is None

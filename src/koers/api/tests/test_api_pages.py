@@ -5,9 +5,11 @@ import json
 from datetime import UTC, date, datetime
 
 import pytest
+from django.core import signing
 from django.db import connection
 
 from koers.api import pages
+from koers.api.common import CURSOR_SALT
 from koers.api.routers import events
 from koers.api.tests.client import bearer
 from koers.crm import selectors
@@ -79,7 +81,10 @@ def _walk(client, url: str, sort: str) -> list[dict]:
         answer = client.get(url, query)
         assert answer.status_code == 200, answer.content
         body = json.loads(answer.content)
-        answers.append(body)
+        # What the cursor holds: its text is signed with the second it was made in.
+        answers.append(
+            {**body, "next": body["next"] and signing.loads(body["next"], salt=CURSOR_SALT)}
+        )
         if not body["next"]:
             return answers
         cursor = body["next"]
