@@ -549,12 +549,18 @@ BARE_COLUMNS = (
 BARE_TABLE = f"CREATE TABLE bare ({', '.join(f'{name} text' for name in BARE_COLUMNS)})"
 
 
+def _sqlite_connect(database: Path, pragmas: str) -> sqlite3.Connection:
+    """Plain sqlite3 in autocommit, with the pragmas Koers sets."""
+    conn = sqlite3.connect(database, isolation_level=None)
+    for pragma in filter(None, (part.strip() for part in pragmas.split(";"))):
+        conn.execute(pragma).fetchall()
+    return conn
+
+
 def baseline_sqlite(database: Path, path: Path, pragmas: str) -> dict:
     """csv.reader into one executemany, in one transaction, with plain sqlite3."""
-    conn = sqlite3.connect(database, isolation_level=None)
+    conn = _sqlite_connect(database, pragmas)
     try:
-        for pragma in filter(None, (part.strip() for part in pragmas.split(";"))):
-            conn.execute(pragma).fetchall()
         conn.execute(BARE_TABLE)
         marks = ", ".join("?" * len(BARE_COLUMNS))
         started = time.perf_counter()
@@ -633,10 +639,8 @@ def _constants(now) -> tuple:
 def indexed_load_sqlite(database: Path, path: Path, pragmas: str) -> dict:
     """The file's rows into crm_contact in one executemany, in one transaction, with plain
     sqlite3 and the baseline's pragmas; then deleted again."""
-    conn = sqlite3.connect(database, isolation_level=None)
+    conn = _sqlite_connect(database, pragmas)
     try:
-        for pragma in filter(None, (part.strip() for part in pragmas.split(";"))):
-            conn.execute(pragma).fetchall()
         # As Django writes a datetime into SQLite: UTC, without the offset.
         now = datetime.now(UTC).replace(tzinfo=None).isoformat(" ")
         marks = ", ".join("?" * (len(CONTACT_COLUMNS) + len(CONTACT_CONSTANT_COLUMNS)))

@@ -516,12 +516,7 @@ def criterion_create(*, actor: User, **fields: Any) -> IcpCriterion:
     check_may_change_icp(actor)
     cleaned = criterion_clean(**fields)
     criterion = IcpCriterion.objects.create(**cleaned)
-    audit_record(
-        actor=actor,
-        action=AuditEntry.Action.CREATED,
-        instance=criterion,
-        changes=audit_diff({}, _snapshot(criterion)),
-    )
+    _audit_created(actor, criterion)
     fits_recompute_queue(actor=actor)
     return criterion
 
@@ -541,6 +536,15 @@ def criterion_update(*, actor: User, criterion: IcpCriterion, **fields: Any) -> 
     audit_record(actor=actor, action=AuditEntry.Action.UPDATED, instance=criterion, changes=changes)
     fits_recompute_queue(actor=actor)
     return criterion
+
+
+def _audit_created(actor: User, criterion: IcpCriterion) -> None:
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.CREATED,
+        instance=criterion,
+        changes=audit_diff({}, _snapshot(criterion)),
+    )
 
 
 def _audit_deleted(actor: User, criterion: IcpCriterion) -> None:
@@ -571,13 +575,7 @@ def criteria_replace(*, actor: User, criteria: list[dict[str, Any]]) -> ScoringJ
         _audit_deleted(actor, criterion)
     IcpCriterion.objects.all().delete()
     for fields in cleaned:
-        criterion = IcpCriterion.objects.create(**fields)
-        audit_record(
-            actor=actor,
-            action=AuditEntry.Action.CREATED,
-            instance=criterion,
-            changes=audit_diff({}, _snapshot(criterion)),
-        )
+        _audit_created(actor, IcpCriterion.objects.create(**fields))
     return fits_recompute_queue(actor=actor)
 
 
