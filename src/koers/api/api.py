@@ -28,7 +28,7 @@ from koers.api.routers import (
     pipelines,
 )
 from koers.api.services import api_token_authenticate
-from koers.core.limits import over_limit, seconds_left
+from koers.core.limits import over_limit_told_in_batches, seconds_left
 
 # Calls per token per minute; a program that needs more should ask in bulk.
 RATE_LIMIT = settings.KOERS_API_RATE_LIMIT
@@ -53,7 +53,7 @@ class TokenAuth(HttpBearer):
 
 def _count_call(token_hash: str) -> None:
     """Refuse the call when the token used up this minute's calls."""
-    if over_limit(f"api:{token_hash[:20]}", RATE_LIMIT):
+    if over_limit_told_in_batches(f"api:{token_hash[:20]}", RATE_LIMIT):
         raise RateLimited(retry_after=seconds_left())
 
 

@@ -84,6 +84,7 @@ def _move_generation(secret_hash: str) -> None:
     key = _generation_key(secret_hash)
     cache.add(key, 0, timeout=None)
     cache.incr(key)
+    _read_here.pop(secret_hash, None)  # the other processes see the new generation
 
 
 def _forget(secret_hash: str) -> None:
@@ -103,22 +104,28 @@ def api_token_authenticate(*, secret: str) -> ApiToken | None:
     return token
 
 
-# The tokens this process read in the last seconds: hash → (generation, when, token). While
-# the shared cache still has the same generation a call asks it for that number alone, not
-# for the token and its user to unpickle (a quarter of a call's Python). The calls of those
-# seconds share the token and its user: read them, never change them.
-_read_here: dict[str, tuple[int, float, ApiToken]] = {}
+# The tokens this process read in the last seconds: hash → (generation, read at, checked
+# at, token). A call within a second of the last check takes the copy as it is; a later
+# one asks the shared cache for the generation alone (not for the token and its user to
+# unpickle) and goes on with the copy while it matches. So a token revoked or a user changed
+# in another process stops working here within a second, without a round trip per call.
+# The calls of those seconds share the token and its user: read them, never change them.
+_read_here: dict[str, tuple[int, float, float, ApiToken]] = {}
+CHECK_EVERY_SECONDS = 1.0
 READ_HERE_SECONDS = 10
 READ_HERE_MAX = 1000
 
 
 def _token_with(secret_hash: str) -> ApiToken | None:
     key, generation_key = _cache_key(secret_hash), _generation_key(secret_hash)
-    here = _read_here.get(secret_hash)
-    if here is not None and time.monotonic() - here[1] < READ_HERE_SECONDS:
+    here, now = _read_here.get(secret_hash), time.monotonic()
+    if here is not None and now - here[1] < READ_HERE_SECONDS:
+        if now - here[2] < CHECK_EVERY_SECONDS:
+            return here[3]
         generation, cached = cache.get(generation_key), None
         if generation == here[0]:
-            return here[2]
+            _read_here[secret_hash] = (generation, here[1], now, here[3])
+            return here[3]
     else:
         found = cache.get_many([key, generation_key])
         generation, cached = found.get(generation_key), found.get(key)
@@ -139,7 +146,7 @@ def _token_with(secret_hash: str) -> ApiToken | None:
         cache.set(key, (generation, token), TOKEN_CACHE_SECONDS)
     if len(_read_here) >= READ_HERE_MAX:
         _read_here.clear()
-    _read_here[secret_hash] = (generation, time.monotonic(), token)
+    _read_here[secret_hash] = (generation, now, now, token)
     return token
 
 

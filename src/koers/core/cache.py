@@ -19,11 +19,11 @@ class _Client(RedisCacheClient):
             client = self._clients[id(pool)] = self._client(connection_pool=pool)
         return client
 
-    def count(self, key, timeout: int) -> int:
+    def count(self, key, timeout: int, calls: int) -> int:
         # SET NX starts the counter with its lifetime (EXPIRE NX would need Redis 7).
         with self.get_client(key, write=True).pipeline(transaction=False) as pipe:
             pipe.set(key, 0, ex=timeout, nx=True)
-            pipe.incr(key)
+            pipe.incrby(key, calls)
             return pipe.execute()[1]
 
 
@@ -32,7 +32,7 @@ class RedisCache(DjangoRedisCache):
         super().__init__(server, params)
         self._class = _Client
 
-    def count(self, key: str, timeout: int) -> int:
-        """Add one to the counter `key` (made with a lifetime of `timeout` seconds) and
+    def count(self, key: str, timeout: int, calls: int = 1) -> int:
+        """Add `calls` to the counter `key` (made with a lifetime of `timeout` seconds) and
         return it, in one round trip."""
-        return self._cache.count(self.make_and_validate_key(key), timeout)
+        return self._cache.count(self.make_and_validate_key(key), timeout, calls)

@@ -1,25 +1,65 @@
 """Counting calls per minute (or any window) in the cache: the API's tokens, the public
 tracking endpoints."""
 
+import threading
 import time
 
 from django.core.cache import cache
 
 
+def _window_key(name: str, window: int) -> str:
+    # Each window has its own key, so a count never outlives its window (whatever timeout
+    # the cache gives a key it increments).
+    return f"koers:limit:{name}:{int(time.time() // window)}"
+
+
+def _count(key: str, window: int, calls: int = 1) -> int:
+    """Add `calls` to the count under `key`; return the count."""
+    if hasattr(cache, "count"):  # Redis (koers.core.cache): one round trip
+        return cache.count(key, window * 2, calls)
+    if cache.add(key, calls, window * 2):
+        return calls
+    try:
+        return cache.incr(key, calls)
+    except ValueError:  # expired between add and incr
+        cache.add(key, calls, window * 2)
+        return calls
+
+
 def over_limit(name: str, limit: int, *, window: int = 60) -> bool:
     """Count one more request under `name` in the current window of `window` seconds;
-    True when that makes more than `limit`. Each window has its own key, so a count never
-    outlives its window (whatever timeout the cache gives a key it increments)."""
-    key = f"koers:limit:{name}:{int(time.time() // window)}"
-    if hasattr(cache, "count"):  # Redis (koers.core.cache): one round trip
-        return cache.count(key, window * 2) > limit
-    if cache.add(key, 1, window * 2):
-        return limit < 1
-    try:
-        return cache.incr(key) > limit
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, window * 2)
-        return False
+    True when that makes more than `limit`."""
+    return _count(_window_key(name, window), window) > limit
+
+
+# The calls of the busiest counters are told to the cache in batches: name → [window key,
+# the count the cache last gave, calls since, when told (monotonic)].
+_tallies: dict[str, list] = {}
+_tallies_lock = threading.Lock()
+TELL_EVERY_SECONDS = 1.0
+TALLIES_MAX = 1000
+
+
+def over_limit_told_in_batches(name: str, limit: int, *, window: int = 60) -> bool:
+    """As over_limit, for a client that may call many times a second (an API token): this
+    process tells the cache its calls once a second, and at once when its own tally says
+    the limit is reached, instead of on every call. Across several processes the count
+    may so lag by what the others served in the last second."""
+    key, now = _window_key(name, window), time.monotonic()
+    with _tallies_lock:
+        tally = _tallies.get(name)
+        if tally is None or tally[0] != key:
+            if len(_tallies) >= TALLIES_MAX:
+                _tallies.clear()
+            tally = _tallies[name] = [key, 0, 0, float("-inf")]
+        tally[2] += 1
+        if now - tally[3] < TELL_EVERY_SECONDS and tally[1] + tally[2] <= limit:
+            return False
+        calls, tally[2], tally[3] = tally[2], 0, now
+    count = _count(key, window, calls)
+    with _tallies_lock:
+        tally[1] = max(tally[1], count)
+    return count > limit
 
 
 def seconds_left(*, window: int = 60) -> int:

@@ -129,8 +129,11 @@ def test_the_rate_limit_refuses_the_call_over_the_limit_with_redis(
     assert statuses == [200, 200, 429]
 
 
-def test_a_token_read_in_this_process_is_dropped_when_its_generation_moves(sales_a):
-    from koers.api.services import api_token_revoke
+def test_a_token_read_in_this_process_is_dropped_when_its_generation_moves(sales_a, monkeypatch):
+    from django.core.cache import cache
+    from django.utils import timezone
+
+    from koers.api import services
 
     token, secret = api_token_create(user=sales_a, name="t", scopes=["contacts:read"], days=1)
     assert api_token_authenticate(secret=secret) is not None  # read here, and cached
@@ -139,9 +142,23 @@ def test_a_token_read_in_this_process_is_dropped_when_its_generation_moves(sales
         assert api_token_authenticate(secret=secret) is not None
     assert queries.captured_queries == []  # from this process's copy
 
-    api_token_revoke(user=sales_a, token=token)  # in another process, as it were
+    # Revoked in another process: the row and the shared generation change, not the copy.
+    ApiToken.objects.filter(pk=token.pk).update(revoked_at=timezone.now())
+    cache.incr(f"api-token-generation:{token.secret_hash}")
+    monkeypatch.setattr(services, "CHECK_EVERY_SECONDS", 0)  # as at the next check
 
     assert api_token_authenticate(secret=secret) is None
+
+
+def test_a_token_revoked_in_this_process_stops_at_once(sales_a):
+    from koers.api.services import api_token_revoke
+
+    token, secret = api_token_create(user=sales_a, name="t", scopes=["contacts:read"], days=1)
+    assert api_token_authenticate(secret=secret) is not None  # read here
+
+    api_token_revoke(user=sales_a, token=token)
+
+    assert api_token_authenticate(secret=secret) is None  # within the second, too
 
 
 def test_a_token_whose_generation_was_lost_is_read_again(sales_a):
