@@ -2,8 +2,8 @@
 
 Read as 50 rows of two dozen values, a page costs Python more than anything else in the
 call: psycopg loads each value, Django turns the rows into dicts, the encoder writes them
-out again. On PostgreSQL the database writes the page's JSON instead (json_build_object per
-row, dates and times as Django's encoder writes them), and Python passes the text on.
+out again. On PostgreSQL the database writes the page's JSON instead (json_agg of the rows, dates
+and times as Django's encoder writes them), and Python passes the text on.
 
 The query the app's selector builds (what the user may see, the filters) is compiled once
 and kept, under the filters and everything of the user it can depend on (`whose`): the
@@ -16,6 +16,7 @@ import json
 from collections.abc import Callable
 from functools import lru_cache
 
+import psycopg
 from django.db import connection, models
 
 from koers.api.common import MAX_LIMIT, cursor_of, cursor_values, sort_fields
@@ -61,14 +62,15 @@ def _value(column: str, field: models.Field) -> str | None:
 
 @lru_cache
 def _row_json(model: type[models.Model], fields: tuple[str, ...]) -> str | None:
-    """json_build_object(…) of a page row `p`; None when a field's JSON would differ."""
-    pairs = []
+    """The JSON object of a page row `p`: its values as a row, which json_agg writes with
+    their names (cheaper than json_build_object); None when a field's JSON would differ."""
+    columns = []
     for name in fields:
         value = _value(f'p."{name}"', model._meta.get_field(name))
         if value is None:
             return None
-        pairs.append(f"'{name}', {value}")
-    return f"json_build_object({', '.join(pairs)})"
+        columns.append(f'{value} AS "{name}"')
+    return f"(SELECT r FROM (SELECT {', '.join(columns)}) r)"  # noqa: S608 (our own columns)
 
 
 def whose(user: User) -> tuple:
@@ -131,15 +133,37 @@ def _ordering(alias: str, sorted_by: list[tuple[str, bool]]) -> str:
     return ", ".join(f'{alias}."{name}" {"DESC" if desc else "ASC"}' for name, desc in sorted_by)
 
 
-def page_json(selected: tuple[str, tuple, type], *, fields, order, cursor: str, limit: int):
+def page_json(
+    selected: tuple[str, tuple, type], *, fields, order, cursor: str, limit: int, prepare: bool
+):
     """The JSON of one page ({"results": […], "next": cursor}), as cursor_page and the
-    Python path answer it; None when PostgreSQL cannot write it so."""
+    Python path answer it; None when PostgreSQL cannot write it so. `prepare`: send it as
+    a prepared statement (see _fetch)."""
     limit = max(1, min(limit, MAX_LIMIT))
     query = page_query(selected, fields=fields, order=order, cursor=cursor, limit=limit)
     if query is None:
         return None
-    with connection.cursor() as db:
-        db.execute(*query)
-        results, count, *last_values = db.fetchone()
+    results, count, *last_values = _fetch(*query, prepare=prepare)
     next_cursor = cursor_of(last_values) if count > limit else None
     return f'{{"results": {results}, "next": {json.dumps(next_cursor)}}}'
+
+
+def _fetch(sql: str, params: list, *, prepare: bool) -> tuple:
+    """The one row of `sql`. Prepared, PostgreSQL parses the page's long query once per
+    connection instead of on every call, which is a sixth of its work for a page. Only
+    for pages without filters: a prepared statement may move to a plan made for any
+    value, and one made without knowing a search term would not know how rare it is."""
+    if not prepare:
+        with connection.cursor() as db:
+            db.execute(sql, params)
+            return db.fetchone()
+    # Django's cursors bind parameters on the client, which cannot prepare. This one binds
+    # on the server: psycopg prepares a query the time it has been sent prepare_threshold
+    # times (settings.py) on the connection, and again after a rollback or a failure.
+    # Otherwise as connection.cursor(): checked, connected, logged and errors wrapped.
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    wrap = connection.make_debug_cursor if connection.queries_logged else connection.make_cursor
+    with wrap(psycopg.Cursor(connection.connection)) as db:
+        db.execute(sql, params)
+        return db.fetchone()
