@@ -9,6 +9,9 @@ class CoreConfig(AppConfig):
     verbose_name = _("Users and audit trail")
     default = True
 
+    def ready(self):
+        from koers.core import lookups  # noqa: F401 (registers them on their fields)
+
 
 class BackOfficeConfig(admin_apps.AdminConfig):
     """The Django admin as a back office, open to the admin role only."""

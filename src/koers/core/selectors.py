@@ -43,7 +43,7 @@ def visible_q(*, user: User, owner_field: str = "owner") -> Q:
         return Q()
     if scope == RoleVisibility.Scope.TEAM and user.team_id:
         teammates = User.objects.filter(team_id=user.team_id).values("id")
-        return Q(**{f"{owner_field}__in": teammates})
+        return Q(**{f"{owner_field}__among": teammates})
     return Q(**{owner_field: user.pk})
 
 
