@@ -135,6 +135,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's PostgreSQL, with a health check that costs no round trip (koers.core.db).
+    DATABASES["default"]["ENGINE"] = "koers.core.db"
     if env_flag("KOERS_DB_PREPARED", default=True):
         # Lets the API send its busiest queries as prepared statements (koers.api.pages);
         # Django's own queries never are, as its cursors bind parameters on the client.
