@@ -24,8 +24,10 @@ when missing), on loopback:
 each first warmed up, then REQUESTS times with 20 concurrent clients and SINGLE times
 with one. The raw SQL is the query the endpoint sends for the page (koers.api.pages: the
 page's JSON written by PostgreSQL over the selector's query), sent SINGLE times by psycopg
-alone. Figures go to var/bench/api.json;
-`bench/api.py --markdown` prints the table of docs/benchmarks.md.
+alone as a prepared statement, as the endpoint sends it. Under each load it also reads the
+CPU time of gunicorn, PostgreSQL, Redis and ab from /proc: per request, where the time
+goes. Figures go to var/bench/api.json; `bench/api.py --markdown` prints the table of
+docs/benchmarks.md.
 """
 
 import argparse
@@ -47,7 +49,14 @@ from _common import (
     scale_name,
     write_json,
 )
-from _measure import ab, ensure_pg_database, free_port, start_gunicorn, wait_for_port
+from _measure import (
+    ab,
+    ab_with_cpu,
+    ensure_pg_database,
+    free_port,
+    start_gunicorn,
+    wait_for_port,
+)
 
 NAME = "api"
 COMPANIES, CONTACTS = 100_000, 1_000_000
@@ -120,7 +129,7 @@ def prepare(scale: str) -> dict:
         with psycopg.connect(os.environ["DATABASE_URL"]) as raw:
             for _ in range(SINGLE):
                 started = time.perf_counter()
-                raw.execute(sql, params).fetchone()
+                raw.execute(sql, params, prepare=True).fetchone()  # as the endpoint
                 timings.append((time.perf_counter() - started) * 1000)
         figures["users"][role] = {
             "token": secret,
@@ -169,14 +178,18 @@ def main() -> int:
         results = {"health": {}, "users": {}}
         ab(f"{base}/health/", requests=WARMUP, concurrency=CONCURRENCY)
         results["health"] = {
-            "load": ab(f"{base}/health/", requests=REQUESTS, concurrency=CONCURRENCY),
+            "load": ab_with_cpu(
+                server.pid, f"{base}/health/", requests=REQUESTS, concurrency=CONCURRENCY
+            ),
             "single": ab(f"{base}/health/", requests=SINGLE, concurrency=1),
         }
         for role, user in data["users"].items():
             url = f"{base}/api/v1/contacts?limit=50"
             auth = [f"Authorization: Bearer {user['token']}"]
             ab(url, requests=WARMUP, concurrency=CONCURRENCY, headers=auth)
-            load = ab(url, requests=REQUESTS, concurrency=CONCURRENCY, headers=auth)
+            load = ab_with_cpu(
+                server.pid, url, requests=REQUESTS, concurrency=CONCURRENCY, headers=auth
+            )
             single = ab(url, requests=SINGLE, concurrency=1, headers=auth)
             share = load["rps"] / results["health"]["load"]["rps"]
             factor = single["p95_ms"] / max(user["sql_p95_ms"], 0.001)
@@ -235,6 +248,17 @@ def markdown(report: dict) -> str:
             f"{row['share_of_health']:.0%} | {row['single']['p95_ms']} | {row['sql_p95_ms']} | "
             f"{row['single_p95_over_sql_p95']} | {'met' if row['meets_target'] else '**not met**'} |"
         )
+    lines += ["", "CPU per request under the 20 clients' load, ms (each kind of process):", ""]
+    for name, load in [("`/health/`", health["load"])] + [
+        (f"contacts, {role}", row["load"]) for role, row in report["users"].items()
+    ]:
+        cpu = load.get("cpu_ms_per_request")
+        if cpu:
+            lines.append(
+                f"- {name}: "
+                + ", ".join(f"{kind} {ms:.2f}" for kind, ms in cpu.items())
+                + f"; {sum(cpu.values()):.2f} in all"
+            )
     return "\n".join(lines)
 
 
