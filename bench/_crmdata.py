@@ -440,8 +440,9 @@ def _secondary_indexes(table: str) -> list[tuple[str, str]]:
 def _write(table: str, columns: tuple[str, ...], rows: Iterator[tuple], label: str) -> None:
     started = time.monotonic()
     written = 0
-    names, empty = zip(*EMPTY_JSON[table], strict=True)
-    columns = (*columns, *names)
+    json_columns = EMPTY_JSON.get(table, ())  # other benchmarks' tables have none
+    columns = (*columns, *(name for name, _empty in json_columns))
+    empty = tuple(value for _name, value in json_columns)
     rows = (row + empty for row in rows)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
