@@ -33,33 +33,47 @@ def over_limit(name: str, limit: int, *, window: int = 60) -> bool:
 
 
 # The calls of the busiest counters are told to the cache in batches: name → [window key,
-# the count the cache last gave, calls since, when told (monotonic)].
+# the count the cache last gave, calls since, when told (monotonic), window].
 _tallies: dict[str, list] = {}
 _tallies_lock = threading.Lock()
 TELL_EVERY_SECONDS = 1.0
+# A batch is at most this share of what the cache's count left of the limit: a process
+# that has not heard of the others' calls may so pass the limit by a tenth of it at most.
+TELL_SHARE = 10
 TALLIES_MAX = 1000
 
 
 def over_limit_told_in_batches(name: str, limit: int, *, window: int = 60) -> bool:
     """As over_limit, for a client that may call many times a second (an API token): this
-    process tells the cache its calls once a second, and at once when its own tally says
-    the limit is reached, instead of on every call. Across several processes the count
-    may so lag by what the others served in the last second."""
+    process adds its calls to the cache's count once a second, or sooner when they make a
+    tenth of what is left of the limit, instead of on every call. Each process may so
+    pass the limit by a tenth of it before it learns of the others' calls."""
     key, now = _window_key(name, window), time.monotonic()
     with _tallies_lock:
         tally = _tallies.get(name)
         if tally is None or tally[0] != key:
             if len(_tallies) >= TALLIES_MAX:
-                _tallies.clear()
-            tally = _tallies[name] = [key, 0, 0, float("-inf")]
+                _forget_tallies()
+            tally = _tallies[name] = [key, 0, 0, float("-inf"), window]
         tally[2] += 1
-        if now - tally[3] < TELL_EVERY_SECONDS and tally[1] + tally[2] <= limit:
+        batch = max(1, (limit - tally[1]) // TELL_SHARE)
+        if now - tally[3] < TELL_EVERY_SECONDS and tally[2] < batch:
             return False
         calls, tally[2], tally[3] = tally[2], 0, now
     count = _count(key, window, calls)
     with _tallies_lock:
         tally[1] = max(tally[1], count)
     return count > limit
+
+
+def _forget_tallies() -> None:
+    """Make room: first the tallies with no calls to tell or of a window that is over,
+    then, if a thousand are busy in this window, all of them (losing a second of calls)."""
+    for name, tally in list(_tallies.items()):
+        if tally[2] == 0 or tally[0] != _window_key(name, tally[4]):
+            del _tallies[name]
+    if len(_tallies) >= TALLIES_MAX:
+        _tallies.clear()
 
 
 def seconds_left(*, window: int = 60) -> int:
