@@ -2,6 +2,7 @@
 
 import hashlib
 import secrets
+import threading
 import time
 from datetime import datetime, timedelta
 
@@ -81,10 +82,13 @@ TOKEN_CACHE_SECONDS = 60
 
 
 def _move_generation(secret_hash: str) -> None:
+    global _drops
     key = _generation_key(secret_hash)
     cache.add(key, 0, timeout=None)
     cache.incr(key)
-    _read_here.pop(secret_hash, None)  # the other processes see the new generation
+    with _read_here_lock:  # the other processes see the new generation
+        _drops += 1  # and another thread here does not put back a copy it read before
+        _read_here.pop(secret_hash, None)
 
 
 def _forget(secret_hash: str) -> None:
@@ -111,6 +115,8 @@ def api_token_authenticate(*, secret: str) -> ApiToken | None:
 # in another process stops working here within a second, without a round trip per call.
 # The calls of those seconds share the token and its user: read them, never change them.
 _read_here: dict[str, tuple[int, float, float, ApiToken]] = {}
+_read_here_lock = threading.Lock()
+_drops = 0  # copies dropped here so far
 CHECK_EVERY_SECONDS = 1.0
 READ_HERE_SECONDS = 10
 READ_HERE_MAX = 1000
@@ -118,13 +124,13 @@ READ_HERE_MAX = 1000
 
 def _token_with(secret_hash: str) -> ApiToken | None:
     key, generation_key = _cache_key(secret_hash), _generation_key(secret_hash)
-    here, now = _read_here.get(secret_hash), time.monotonic()
+    here, now, drops = _read_here.get(secret_hash), time.monotonic(), _drops
     if here is not None and now - here[1] < READ_HERE_SECONDS:
         if now - here[2] < CHECK_EVERY_SECONDS:
             return here[3]
         generation, cached = cache.get(generation_key), None
         if generation == here[0]:
-            _read_here[secret_hash] = (generation, here[1], now, here[3])
+            _keep_here(secret_hash, (generation, here[1], now, here[3]), drops)
             return here[3]
     else:
         found = cache.get_many([key, generation_key])
@@ -144,10 +150,18 @@ def _token_with(secret_hash: str) -> ApiToken | None:
         visibility_scope(user=token.user)
         # Under the generation read before the row: a change since then makes it stale.
         cache.set(key, (generation, token), TOKEN_CACHE_SECONDS)
-    if len(_read_here) >= READ_HERE_MAX:
-        _read_here.clear()
-    _read_here[secret_hash] = (generation, now, now, token)
+    _keep_here(secret_hash, (generation, now, now, token), drops)
     return token
+
+
+def _keep_here(secret_hash: str, copy: tuple, drops: int) -> None:
+    """Keep this process's copy, unless a copy was dropped since the call began."""
+    with _read_here_lock:
+        if drops != _drops:
+            return
+        if len(_read_here) >= READ_HERE_MAX:
+            _read_here.clear()
+        _read_here[secret_hash] = copy
 
 
 # When this process last wrote each token's last_used_at. The cached copy of a token keeps

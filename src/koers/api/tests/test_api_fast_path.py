@@ -150,6 +150,22 @@ def test_a_token_read_in_this_process_is_dropped_when_its_generation_moves(sales
     assert api_token_authenticate(secret=secret) is None
 
 
+def test_a_copy_read_before_a_revoke_in_this_process_is_not_put_back(sales_a):
+    import time
+
+    from koers.api import services
+    from koers.api.services import api_token_revoke
+
+    token, secret = api_token_create(user=sales_a, name="t", scopes=["contacts:read"], days=1)
+    drops = services._drops  # a call in another thread begins and reads the token
+
+    api_token_revoke(user=sales_a, token=token)  # meanwhile, this process revokes it
+    services._keep_here(token.secret_hash, (1, time.monotonic(), time.monotonic(), token), drops)
+
+    assert token.secret_hash not in services._read_here
+    assert api_token_authenticate(secret=secret) is None
+
+
 def test_a_token_revoked_in_this_process_stops_at_once(sales_a):
     from koers.api.services import api_token_revoke
 
