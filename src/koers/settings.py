@@ -140,7 +140,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     if env_flag("KOERS_DB_PREPARED", default=True):
         # Lets the API send its busiest queries as prepared statements (koers.api.pages);
         # Django's own queries never are, as its cursors bind parameters on the client.
-        # Behind PgBouncer in transaction mode that needs max_prepared_statements (1.21+).
+        # Behind PgBouncer in transaction mode that needs max_prepared_statements (1.22+).
         DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -133,34 +133,27 @@ def _ordering(alias: str, sorted_by: list[tuple[str, bool]]) -> str:
     return ", ".join(f'{alias}."{name}" {"DESC" if desc else "ASC"}' for name, desc in sorted_by)
 
 
-def page_json(
-    selected: tuple[str, tuple, type], *, fields, order, cursor: str, limit: int, prepare: bool
-):
+def page_json(selected: tuple[str, tuple, type], *, fields, order, cursor: str, limit: int):
     """The JSON of one page ({"results": […], "next": cursor}), as cursor_page and the
-    Python path answer it; None when PostgreSQL cannot write it so. `prepare`: send it as
-    a prepared statement (see _fetch)."""
+    Python path answer it; None when PostgreSQL cannot write it so."""
     limit = max(1, min(limit, MAX_LIMIT))
     query = page_query(selected, fields=fields, order=order, cursor=cursor, limit=limit)
     if query is None:
         return None
-    results, count, *last_values = _fetch(*query, prepare=prepare)
+    results, count, *last_values = _fetch(*query)
     next_cursor = cursor_of(last_values) if count > limit else None
     return f'{{"results": {results}, "next": {json.dumps(next_cursor)}}}'
 
 
-def _fetch(sql: str, params: list, *, prepare: bool) -> tuple:
-    """The one row of `sql`. Prepared, PostgreSQL parses the page's long query once per
-    connection instead of on every call, which is a sixth of its work for a page. Only
-    for pages without filters: a prepared statement may move to a plan made for any
-    value, and one made without knowing a search term would not know how rare it is."""
-    if not prepare:
-        with connection.cursor() as db:
-            db.execute(sql, params)
-            return db.fetchone()
+def _fetch(sql: str, params: list) -> tuple:
+    """The one row of `sql`, as a prepared statement: PostgreSQL parses the page's long
+    query once per connection instead of on every call, which is a sixth of its work for a
+    page (it still plans it for its values: koers.core.db)."""
     # Django's cursors bind parameters on the client, which cannot prepare. This one binds
-    # on the server: psycopg prepares a query the time it has been sent prepare_threshold
-    # times (settings.py) on the connection, and again after a rollback or a failure.
-    # Otherwise as connection.cursor(): checked, connected, logged and errors wrapped.
+    # on the server: psycopg prepares a query once it has been sent prepare_threshold
+    # times on the connection (settings.py; never when that is None), and again after a
+    # rollback or a failure. Otherwise as connection.cursor(): checked, connected, logged
+    # and errors wrapped.
     connection.close_if_health_check_failed()
     connection.ensure_connection()
     wrap = connection.make_debug_cursor if connection.queries_logged else connection.make_cursor

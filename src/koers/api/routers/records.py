@@ -207,12 +207,7 @@ def make_router(api: RecordApi) -> Router:
                 ),
             )
             page = pages.page_json(
-                selected,
-                fields=fields,
-                order=api.sorts[sort],
-                cursor=cursor,
-                limit=limit,
-                prepare=not any(given.values()),
+                selected, fields=fields, order=api.sorts[sort], cursor=cursor, limit=limit
             )
             if page is not None:
                 return HttpResponse(page, content_type="application/json")
