@@ -13,13 +13,14 @@ import uuid
 
 import psycopg
 from django.conf import settings
+from django.db import connection
 
 ROWS = 30_000
 
 
 def _database_url(tmp_path) -> tuple[str, callable]:
     database = settings.DATABASES["default"]
-    if database["ENGINE"] != "django.db.backends.postgresql":
+    if connection.vendor != "postgresql":
         return f"sqlite:///{tmp_path / 'kill.sqlite3'}", lambda: None
     name = f"koers_kill_{uuid.uuid4().hex[:8]}"
     server = f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}"

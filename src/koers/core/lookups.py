@@ -14,6 +14,8 @@ class Among(lookups.In):
     lookup_name = "among"
 
     def as_postgresql(self, compiler, connection):
+        if self.rhs_is_direct_value():  # a list of ids: IN (…) as it is
+            return super().as_sql(compiler, connection)
         lhs, lhs_params = self.process_lhs(compiler, connection)
         rhs, rhs_params = self.process_rhs(compiler, connection)  # "(SELECT …)"
         return f"{lhs} = ANY(ARRAY{rhs})", (*lhs_params, *rhs_params)

@@ -43,3 +43,28 @@ def test_admin_can_narrow_a_role_to_own_records(admin_user, sales_a, colleague_a
 
     fresh = User.objects.get(pk=sales_a.pk)
     assert visible_names(fresh) == {"Mine"}
+
+
+def test_among_answers_as_in_also_negated_and_for_a_list(sales_a, colleague_a, sales_b):
+    """The team filter's lookup (= ANY(ARRAY(…)) on PostgreSQL) against Django's IN."""
+    from django.db.models import Q
+
+    from koers.crm.models import Company
+
+    for name, owner in [("A", sales_a), ("B", colleague_a), ("C", sales_b), ("D", None)]:
+        CompanyFactory(name=name, owner=owner)
+    team_a = User.objects.filter(team_id=sales_a.team_id).values("id")
+    nobody = User.objects.filter(team_id=-1).values("id")
+
+    def names(companies):
+        return sorted(companies.values_list("name", flat=True))
+
+    for among, within in [
+        (Q(owner__among=team_a), Q(owner__in=team_a)),
+        (~Q(owner__among=team_a), ~Q(owner__in=team_a)),
+        (Q(owner__among=nobody), Q(owner__in=nobody)),
+        (Q(owner__among=[sales_b.pk]), Q(owner__in=[sales_b.pk])),
+    ]:
+        assert names(Company.objects.filter(among)) == names(Company.objects.filter(within))
+    assert names(Company.objects.filter(owner__among=team_a)) == ["A", "B"]
+    assert names(Company.objects.exclude(owner__among=team_a)) == ["C", "D"]
