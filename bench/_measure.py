@@ -301,11 +301,11 @@ def ab_with_cpu(server_pid: int, url: str, **options) -> dict:
     before, ab_before = cpu_seconds(server_pid), os.times()
     result = ab(url, **options)
     after, ab_after = cpu_seconds(server_pid), os.times()
-    per_request = {kind: (after[kind] - before[kind]) for kind in after}
-    per_request["ab"] = (ab_after.children_user + ab_after.children_system) - (
+    used = {kind: after[kind] - before[kind] for kind in after}
+    used["ab"] = (ab_after.children_user + ab_after.children_system) - (
         ab_before.children_user + ab_before.children_system
     )
     result["cpu_ms_per_request"] = {
-        kind: round(seconds / result["requests"] * 1000, 3) for kind, seconds in per_request.items()
+        kind: round(seconds / result["requests"] * 1000, 3) for kind, seconds in used.items()
     }
     return result

@@ -2,8 +2,8 @@
 
 Read as 50 rows of two dozen values, a page costs Python more than anything else in the
 call: psycopg loads each value, Django turns the rows into dicts, the encoder writes them
-out again. On PostgreSQL the database writes the page's JSON instead (json_agg of the rows, dates
-and times as Django's encoder writes them), and Python passes the text on.
+out again. On PostgreSQL the database writes the page's JSON instead (json_agg of the
+rows, dates and times as Django's encoder writes them), and Python passes the text on.
 
 The query the app's selector builds (what the user may see, the filters) is compiled once
 and kept, under the filters and everything of the user it can depend on (`whose`): the
